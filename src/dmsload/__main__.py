@@ -1,0 +1,5 @@
+"""Allow `python -m dmsload`."""
+
+from dmsload.cli import main
+
+main()
