@@ -1,0 +1,122 @@
+"""The open-model run loop shared by the arrival-rate executors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+from anyio.streams.memory import MemoryObjectReceiveStream
+from pydantic import Field
+
+from dmsload.durations import NS_PER_S, format_duration
+from dmsload.engine.executors.base import Duration, ExecutorConfig, alias
+
+if TYPE_CHECKING:
+    from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.vu import VU
+
+
+async def run_arrivals(
+    rt: ScenarioRuntime,
+    due_offsets_ns: Iterable[int],
+    regular_ns: int,
+    graceful_stop_ns: int,
+    pre_allocated_vus: int,
+    max_vus: int,
+) -> None:
+    """Start one iteration at each due offset by handing it to an idle VU without blocking.
+
+    As k6: when no VU is idle the iteration is dropped (counted in `dropped_iterations`,
+    never queued or retried) and, below `max_vus`, one more VU is started. Each iteration
+    carries its intended start so latency can be measured from it (coordinated omission).
+    """
+    send, receive = anyio.create_memory_object_stream[int](0)
+    allocated = 0
+    warned = False
+
+    async def worker(vu: VU, inbox: MemoryObjectReceiveStream[int]) -> None:
+        rt.progress.active_vus += 1
+        try:
+            async with inbox:
+                async for intended_ns in inbox:
+                    await rt.iterate(vu, intended_ns)
+        finally:
+            rt.progress.active_vus -= 1
+            await rt.release_vu(vu)
+
+    with rt.deadline_scope(regular_ns + graceful_stop_ns):
+        async with anyio.create_task_group() as tg:
+
+            def spawn() -> None:
+                nonlocal allocated
+                allocated += 1
+                tg.start_soon(worker, rt.new_vu(), receive.clone())
+
+            for _ in range(pre_allocated_vus):
+                spawn()
+            await anyio.lowlevel.checkpoint()  # let the workers reach their inbox
+            async with send:
+                for due in due_offsets_ns:
+                    if due >= regular_ns:
+                        break
+                    if not await rt.sleep_until(due):
+                        break
+                    try:
+                        send.send_nowait(rt.start_ns + due)
+                        continue
+                    except anyio.WouldBlock:
+                        rt.drop(1)
+                    if allocated < max_vus:
+                        spawn()
+                    elif not warned:
+                        warned = True
+                        rt.warn(
+                            f"Insufficient VUs, reached {max_vus} active VUs and cannot "
+                            "initialize more"
+                        )
+                receive.close()
+
+
+class ArrivalRateConfig(ExecutorConfig):
+    """Options both arrival-rate executors share: time_unit and the VU pool bounds."""
+
+    time_unit: Duration = Field(NS_PER_S, validation_alias=alias("time_unit", "timeUnit"))
+    pre_allocated_vus: int = Field(
+        ge=0, validation_alias=alias("pre_allocated_vus", "preAllocatedVUs")
+    )
+    max_vus: int | None = Field(None, ge=0, validation_alias=alias("max_vus", "maxVUs"))
+
+    def vu_ceiling(self) -> int:
+        """max_vus, which defaults to pre_allocated_vus."""
+        return self.pre_allocated_vus if self.max_vus is None else self.max_vus
+
+    def pool_rule_errors(self) -> list[tuple[str, str, object]]:
+        """k6's checks on time_unit and the VU pool."""
+        errors: list[tuple[str, str, object]] = []
+        if self.time_unit <= 0:
+            errors.append(("time_unit", "must be more than 0", format_duration(self.time_unit)))
+        ceiling = self.vu_ceiling()
+        if ceiling < self.pre_allocated_vus:
+            errors.append(
+                (
+                    "max_vus",
+                    f"can't be less than pre_allocated_vus ({self.pre_allocated_vus})",
+                    ceiling,
+                )
+            )
+        elif ceiling <= 0:
+            errors.append(("max_vus", "pre_allocated_vus or max_vus must be more than 0", ceiling))
+        return errors
+
+    def peak_vus(self) -> int:
+        return self.vu_ceiling()
+
+    def pool_info(self) -> str:
+        """The `(maxVUs: a-b, gracefulStop: ...)` suffix."""
+        return f" (maxVUs: {self.pre_allocated_vus}-{self.vu_ceiling()}, " + self.base_info()[2:]
+
+    def per_second(self, rate: float) -> float:
+        """A rate per time_unit as iterations per second."""
+        return rate * NS_PER_S / self.time_unit if self.time_unit else 0.0

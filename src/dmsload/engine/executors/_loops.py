@@ -1,0 +1,24 @@
+"""Run loops shared by the looping (closed-model) executors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.lowlevel
+
+if TYPE_CHECKING:
+    from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.vu import VU
+
+
+async def loop_until(rt: ScenarioRuntime, vu: VU, end_ns: int) -> None:
+    """Iterate until `end_ns` after the start or a stop; the VU is closed afterwards."""
+    rt.progress.active_vus += 1
+    try:
+        while not rt.stopping and rt.elapsed_ns() < end_ns:
+            await rt.iterate(vu)
+            await anyio.lowlevel.checkpoint()
+    finally:
+        rt.progress.active_vus -= 1
+        await rt.release_vu(vu)

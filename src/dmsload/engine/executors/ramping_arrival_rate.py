@@ -1,0 +1,121 @@
+"""k6's `ramping-arrival-rate`: the start rate follows stages linearly, open model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from pydantic import Field
+
+from dmsload.durations import format_duration
+from dmsload.engine.executors._arrival import ArrivalRateConfig, run_arrivals
+from dmsload.engine.executors.base import Stage, alias, sum_stages_ns, validate_stages
+
+if TYPE_CHECKING:
+    from dmsload.engine.scenario import ScenarioRuntime
+
+
+def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> Iterator[int]:
+    """k6's `cal`: iteration n is due where the area under the rate line reaches n.
+
+    The first iteration is due at area 1 (not at t=0). In a ramp from rate f to t over D the
+    offset in the stage is x = (f*D - sqrt(D*(f^2*D + 2*(n-done)*(t-f)))) / (f - t); in a flat
+    stage x = (n-done)/rate. Fractions of an iteration carry into the next stage.
+    """
+    unit = float(time_unit_ns)
+    stage_start = 0
+    done = 0.0
+    end_count = 0.0
+    i = 1.0
+    from_rate = start_rate / unit
+    for stage in stages:
+        to_rate = stage.target / unit
+        duration = float(stage.duration)
+        if from_rate != to_rate:
+            end_count += duration * ((to_rate - from_rate) / 2 + from_rate)
+            while i <= end_count:
+                radicand = duration * (
+                    from_rate * from_rate * duration + 2 * (i - done) * (to_rate - from_rate)
+                )
+                root = math.sqrt(radicand) if radicand > 0 else 0.0
+                x = (from_rate * duration - root) / (from_rate - to_rate)
+                yield int(x) + stage_start
+                i += 1
+        else:
+            end_count += duration * to_rate
+            while i <= end_count:
+                yield int((i - done) / to_rate) + stage_start
+                i += 1
+        done = end_count
+        from_rate = to_rate
+        stage_start += stage.duration
+
+
+def planned_iterations(start_rate: int, stages: list[Stage], time_unit_ns: int) -> int:
+    """How many iterations the stages plan (the whole area under the rate line)."""
+    area = 0.0
+    rate = float(start_rate)
+    for stage in stages:
+        area += stage.duration * (rate + stage.target) / 2 / time_unit_ns
+        rate = float(stage.target)
+    return int(area + 1e-9)
+
+
+class RampingArrivalRateConfig(ArrivalRateConfig):
+    """Iterations start at a rate that ramps linearly through each stage's `target`."""
+
+    kind: ClassVar[str] = "ramping-arrival-rate"
+
+    executor: Literal["ramping-arrival-rate"]
+    start_rate: int = Field(0, ge=0, validation_alias=alias("start_rate", "startRate"))
+    stages: list[Stage] = Field(default_factory=list)
+
+    def rule_errors(self) -> list[tuple[str, str, object]]:
+        errors = self.pool_rule_errors() + validate_stages(self.stages)
+        if self.stages and max([self.start_rate, *(s.target for s in self.stages)]) <= 0:
+            errors.append(
+                (
+                    "stages",
+                    "either start_rate or one of the stages' targets must be greater than 0",
+                    [s.target for s in self.stages],
+                )
+            )
+        return errors
+
+    def describe(self) -> str:
+        peak = max([self.start_rate, *(s.target for s in self.stages)])
+        return (
+            f"Up to {self.per_second(peak):.2f} iterations/s for "
+            f"{format_duration(self.regular_duration_ns())} over {len(self.stages)} stages"
+            + self.pool_info()
+        )
+
+    def regular_duration_ns(self) -> int:
+        return sum_stages_ns(self.stages)
+
+    def vu_plan(self) -> list[tuple[int, int]]:
+        return [(0, self.pre_allocated_vus), (self.regular_duration_ns(), 0)]
+
+    def progress_total(self) -> int:
+        """Iterations planned, for the progress line."""
+        return planned_iterations(self.start_rate, self.stages, self.time_unit)
+
+    def rate_plan(self) -> list[tuple[int, float]]:
+        """(offset ns, iterations/s) at each stage boundary, for `dmsload validate`."""
+        points = [(0, self.per_second(self.start_rate))]
+        offset = 0
+        for stage in self.stages:
+            offset += stage.duration
+            points.append((offset, self.per_second(stage.target)))
+        return points
+
+    async def run(self, rt: ScenarioRuntime) -> None:
+        await run_arrivals(
+            rt,
+            due_offsets_ns(self.start_rate, self.stages, self.time_unit),
+            self.regular_duration_ns(),
+            self.graceful_stop,
+            self.pre_allocated_vus,
+            self.vu_ceiling(),
+        )

@@ -1,0 +1,94 @@
+"""k6's `shared-iterations`: VUs share a fixed number of iterations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import anyio
+import anyio.lowlevel
+from pydantic import Field
+
+from dmsload.durations import NS_PER_S, format_duration
+from dmsload.engine.executors.base import (
+    Duration,
+    ExecutorConfig,
+    alias,
+    min_duration_error,
+)
+
+if TYPE_CHECKING:
+    from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.vu import VU
+
+
+class SharedIterationsConfig(ExecutorConfig):
+    """`iterations` in total, taken one at a time by `vus` VUs, within `max_duration`."""
+
+    kind: ClassVar[str] = "shared-iterations"
+    duration_fields: ClassVar[tuple[str, ...]] = ("max_duration",)
+
+    executor: Literal["shared-iterations"]
+    vus: int = Field(1, ge=1)
+    iterations: int = Field(1, ge=1)
+    max_duration: Duration = Field(
+        600 * NS_PER_S, validation_alias=alias("max_duration", "maxDuration")
+    )
+
+    def rule_errors(self) -> list[tuple[str, str, object]]:
+        errors: list[tuple[str, str, object]] = []
+        if self.iterations < self.vus:
+            errors.append(
+                (
+                    "iterations",
+                    f"the number of iterations can't be less than the number of VUs ({self.vus})",
+                    self.iterations,
+                )
+            )
+        error = min_duration_error("max_duration", self.max_duration)
+        if error:
+            errors.append(error)
+        return errors
+
+    def describe(self) -> str:
+        return f"{self.iterations} iterations shared among {self.vus} VUs" + self.base_info(
+            f"maxDuration: {format_duration(self.max_duration)}"
+        )
+
+    def regular_duration_ns(self) -> int:
+        return self.max_duration
+
+    def peak_vus(self) -> int:
+        return self.vus
+
+    def vu_plan(self) -> list[tuple[int, int]]:
+        return [(0, self.vus), (self.max_duration, 0)]
+
+    async def run(self, rt: ScenarioRuntime) -> None:
+        attempted = 0
+        total = self.iterations
+        end = self.max_duration
+
+        async def loop(vu: VU) -> None:
+            nonlocal attempted
+            rt.progress.active_vus += 1
+            try:
+                while not rt.stopping and attempted < total and rt.elapsed_ns() < end:
+                    attempted += 1
+                    await rt.iterate(vu)
+                    await anyio.lowlevel.checkpoint()
+            finally:
+                rt.progress.active_vus -= 1
+                await rt.release_vu(vu)
+
+        vus = [rt.new_vu() for _ in range(self.vus)]
+        try:
+            with rt.deadline_scope(end + self.graceful_stop):
+                async with anyio.create_task_group() as tg:
+                    for vu in vus:
+                        tg.start_soon(loop, vu)
+        finally:
+            rt.drop(total - attempted)
+
+    def progress_total(self) -> int:
+        """Iterations planned, for the progress line."""
+        return self.iterations

@@ -1,0 +1,306 @@
+"""The runner: starts every scenario at its start_time, watches thresholds and signals,
+and always reaches the summary."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from time import perf_counter_ns
+from typing import TextIO
+
+import anyio
+
+from dmsload.durations import NS_PER_S
+from dmsload.engine.progress import ProgressPrinter
+from dmsload.engine.scenario import ScenarioRuntime
+from dmsload.http import RequestRecorder, shared_ssl_context
+from dmsload.metrics import (
+    BuiltinMetrics,
+    Registry,
+    ThresholdEngine,
+    ThresholdResult,
+    define_builtin_metrics,
+    make_tags,
+)
+from dmsload.profile import Profile
+from dmsload.workloads import WorkloadContext
+
+THRESHOLD_INTERVAL_S = 2.0  # k6 re-evaluates thresholds every 2 s
+
+
+class ExitCode(IntEnum):
+    """dmsload's exit statuses (k6's codes where k6 has one)."""
+
+    OK = 0
+    CANNOT_PROCEED = 1
+    USAGE = 2
+    THRESHOLDS_FAILED = 99
+    INTERRUPTED = 105
+
+
+@dataclass
+class RunOptions:
+    """How to run, beyond the profile itself."""
+
+    quiet: bool = False
+    verbose: bool = False
+    progress_stream: TextIO = field(default_factory=lambda: sys.stderr)
+    progress_interval_s: float | None = None  # None: 1 s on a terminal, 5 s otherwise
+    insecure: bool = False
+    handle_signals: bool = True
+
+
+@dataclass
+class RunResult:
+    """Everything the summary and the exports need."""
+
+    registry: Registry
+    metrics: BuiltinMetrics
+    thresholds: list[ThresholdResult]
+    elapsed_s: float
+    started_at: float
+    ended_at: float
+    interrupted: bool = False
+    aborted_by: ThresholdResult | None = None
+    warnings: list[str] = field(default_factory=list)
+    scenario_names: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """105 on a signal, 1 on an internal failure, 99 on a failed threshold, else 0."""
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.error is not None:
+            return ExitCode.CANNOT_PROCEED
+        if self.aborted_by is not None or any(r.ok is False for r in self.thresholds):
+            return ExitCode.THRESHOLDS_FAILED
+        return ExitCode.OK
+
+
+class _RateLimitedLog:
+    """At most `per_second` lines a second to a stream; counts what it held back."""
+
+    def __init__(self, stream: TextIO, per_second: int = 10) -> None:
+        self.stream = stream
+        self.per_second = per_second
+        self.window = 0
+        self.used = 0
+        self.suppressed = 0
+
+    def __call__(self, text: str) -> None:
+        now = int(time.monotonic())
+        if now != self.window:
+            self.window = now
+            self.used = 0
+        if self.used >= self.per_second:
+            self.suppressed += 1
+            return
+        self.used += 1
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class Runner:
+    """Runs one profile to the end (or to a stop) and returns its result."""
+
+    def __init__(self, profile: Profile, options: RunOptions | None = None) -> None:
+        self.profile = profile
+        self.options = options or RunOptions()
+        self.registry = Registry()
+        self.metrics = define_builtin_metrics(self.registry)
+        for scenario in profile.scenarios.values():
+            for name, (kind, contains) in scenario.workload.metrics.items():
+                self.registry.define(name, kind, contains)
+        self.engine = ThresholdEngine(profile.thresholds)
+        self._log = _RateLimitedLog(self.options.progress_stream)
+        self._interrupted = False
+        self._aborted_by: ThresholdResult | None = None
+        self._start_ns = 0
+        self._runtimes: list[ScenarioRuntime] = []
+        self._cancel_all: Callable[[], None] = lambda: None
+
+    # ---- wiring --------------------------------------------------------------------------
+    def _on_failure(
+        self, scenario: str, method: str, name: str, status: int, error: str | None
+    ) -> None:
+        detail = f" error={error!r}" if error else ""
+        self._log(
+            f"dmsload: request failed: scenario={scenario} {method} {name} status={status}{detail}"
+        )
+
+    def _on_iteration_error(self, scenario: str, exc: BaseException) -> None:
+        self._log(f"dmsload: iteration error in scenario {scenario}: {type(exc).__name__}: {exc}")
+
+    def _build_runtimes(self) -> list[ScenarioRuntime]:
+        ssl_context = shared_ssl_context(verify=not self.options.insecure)
+        vu_ids = itertools.count(1)
+        runtimes = []
+        for name, scenario in self.profile.scenarios.items():
+            tags = {**self.profile.tags, **scenario.config.tags, "scenario": name}
+            recorder = RequestRecorder(
+                self.registry,
+                self.metrics,
+                tags,
+                on_failure=self._on_failure if self.options.verbose else None,
+            )
+            workload = scenario.workload.factory(
+                scenario.options, WorkloadContext(registry=self.registry, scenario=name)
+            )
+            runtimes.append(
+                ScenarioRuntime(
+                    name=name,
+                    config=scenario.config,
+                    workload=workload,
+                    registry=self.registry,
+                    metrics=self.metrics,
+                    scenario_tags=tags,
+                    vu_ids=vu_ids,
+                    ssl_context=ssl_context,
+                    recorder=recorder,
+                    timeout_s=self.profile.request_timeout_ns / NS_PER_S,
+                    on_iteration_error=self._on_iteration_error,
+                )
+            )
+        return runtimes
+
+    # ---- control -------------------------------------------------------------------------
+    def elapsed_s(self) -> float:
+        """Seconds since the run started."""
+        return (perf_counter_ns() - self._start_ns) / 1e9 if self._start_ns else 0.0
+
+    def stop(self) -> None:
+        """Graceful stop of every scenario (the first Ctrl-C)."""
+        for rt in self._runtimes:
+            rt.request_stop()
+
+    def hard_stop(self) -> None:
+        """Interrupt everything now (the second Ctrl-C, or abort_on_fail)."""
+        for rt in self._runtimes:
+            rt.hard_stop()
+        self._cancel_all()
+
+    async def _scenario(self, rt: ScenarioRuntime) -> None:
+        if not await _sleep_or_stop(rt, self._start_ns + rt.config.start_time):
+            rt.progress.finished = True
+            return
+        rt.begin()
+        try:
+            await rt.config.run(rt)
+        finally:
+            rt.progress.finished = True
+
+    async def _watch_signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                if not self._interrupted:
+                    self._interrupted = True
+                    self._log(
+                        f"dmsload: {signal.Signals(signum).name}: stopping gracefully; "
+                        "send it again to stop at once"
+                    )
+                    self.stop()
+                else:
+                    self._log(f"dmsload: {signal.Signals(signum).name}: stopping now")
+                    self.hard_stop()
+
+    async def _tick(self, printer: ProgressPrinter | None) -> None:
+        interval = self.options.progress_interval_s
+        if interval is None:
+            interval = 1.0 if printer is not None and printer.live else 5.0
+        last_print = 0.0
+        last_eval = 0.0
+        base = make_tags({})
+        while True:
+            await anyio.sleep(min(1.0, interval))
+            now = self.elapsed_s()
+            active = sum(rt.progress.active_vus for rt in self._runtimes)
+            allocated = sum(rt.progress.allocated_vus for rt in self._runtimes)
+            self.registry.add(self.metrics.vus, float(active), base)
+            self.registry.add(self.metrics.vus_max, float(allocated), base)
+            if now - last_eval >= THRESHOLD_INTERVAL_S:
+                last_eval = now
+                failed = self.engine.should_abort(self.engine.evaluate(self.registry, now), now)
+                if failed is not None and self._aborted_by is None:
+                    self._aborted_by = failed
+                    self._log(
+                        f"dmsload: threshold {failed.selector} '{failed.threshold.source}' "
+                        "failed with abort_on_fail: stopping the run"
+                    )
+                    self.hard_stop()
+            if printer is not None and now - last_print >= interval:
+                printer.draw(now - last_print, perf_counter_ns() - self._start_ns)
+                last_print = now
+
+    async def run(self) -> RunResult:
+        """Run every scenario; return the result, whatever stopped the run."""
+        started_at = time.time()
+        error: str | None = None
+        self._runtimes = self._build_runtimes()
+        stream = self.options.progress_stream
+        printer = None
+        if not self.options.quiet:
+            printer = ProgressPrinter(self._runtimes, stream, live=stream.isatty())
+        self._start_ns = perf_counter_ns()
+        try:
+            async with anyio.create_task_group() as outer:
+                self._cancel_all = outer.cancel_scope.cancel
+                outer.start_soon(self._tick, printer)
+                if self.options.handle_signals:
+                    outer.start_soon(self._watch_signals)
+                async with anyio.create_task_group() as scenarios:
+                    for rt in self._runtimes:
+                        scenarios.start_soon(self._scenario, rt)
+                outer.cancel_scope.cancel()
+        except Exception as exc:  # the run must still reach the summary
+            error = f"{type(exc).__name__}: {exc}"
+            self._log(f"dmsload: the run failed: {error}")
+        elapsed = self.elapsed_s()
+        if printer is not None:
+            printer.draw(max(elapsed % 1.0, 0.001), perf_counter_ns() - self._start_ns)
+        # the final gauges and threshold evaluation
+        base = make_tags({})
+        self.registry.add(self.metrics.vus, 0.0, base)
+        results = self.engine.evaluate(self.registry, elapsed)
+        warnings = [w for rt in self._runtimes for w in rt.warnings]
+        if self._log.suppressed:
+            warnings.append(f"{self._log.suppressed} log lines were suppressed (rate limit)")
+        return RunResult(
+            registry=self.registry,
+            metrics=self.metrics,
+            thresholds=results,
+            elapsed_s=elapsed,
+            started_at=started_at,
+            ended_at=time.time(),
+            interrupted=self._interrupted,
+            aborted_by=self._aborted_by,
+            warnings=warnings,
+            scenario_names=[rt.name for rt in self._runtimes],
+            error=error,
+        )
+
+
+async def _sleep_or_stop(rt: ScenarioRuntime, until_ns: int) -> bool:
+    delay = (until_ns - perf_counter_ns()) / 1e9
+    if delay > 0 and not rt.stopping:
+        with anyio.move_on_after(delay):
+            await rt.stop_event.wait()
+    return not rt.stopping
+
+
+def run_profile(profile: Profile, options: RunOptions | None = None) -> RunResult:
+    """Run a profile on uvloop where available and return its result."""
+    runner = Runner(profile, options)
+    backend_options: dict[str, object] = {}
+    try:
+        import uvloop  # noqa: F401
+
+        backend_options["use_uvloop"] = True
+    except ImportError:
+        pass
+    return anyio.run(runner.run, backend="asyncio", backend_options=backend_options)
