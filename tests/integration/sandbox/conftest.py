@@ -80,7 +80,15 @@ def assert_problem(r: httpx.Response, status: int, type_: str, title: str) -> di
     """Check the §6 problem-details envelope and return the body."""
     assert r.status_code == status, r.text
     body: dict[str, Any] = r.json()
-    assert set(body) >= {"detail", "type", "title", "status", "correlationId", "validationErrors", "errors"}
+    assert set(body) >= {
+        "detail",
+        "type",
+        "title",
+        "status",
+        "correlationId",
+        "validationErrors",
+        "errors",
+    }
     assert body["type"] == type_
     assert body["title"] == title
     assert body["status"] == status

@@ -55,10 +55,15 @@ def test_s4_v3_requires_bearer(client: httpx.Client) -> None:
         data={"grant_type": "client_credentials"},
         headers={"Authorization": basic_header("minimalKey", "minimalSecret")},
     ).json()["access_token"]
-    assert client.get("/v3/vendors", headers={"Authorization": f"Bearer {dms_token}"}).status_code == 403
+    assert (
+        client.get("/v3/vendors", headers={"Authorization": f"Bearer {dms_token}"}).status_code
+        == 403
+    )
 
 
-def test_s4_vendor_201_then_200(client: httpx.Client, cms: dict[str, str], sandbox: SandboxHandle) -> None:
+def test_s4_vendor_201_then_200(
+    client: httpx.Client, cms: dict[str, str], sandbox: SandboxHandle
+) -> None:
     """§4.2 POST /v3/vendors: 201, no body, Location; an existing vendor: 200 + Location."""
     vendor = {
         "company": "Sandbox Vendor",
@@ -75,7 +80,9 @@ def test_s4_vendor_201_then_200(client: httpx.Client, cms: dict[str, str], sandb
     assert again.headers["location"].rsplit("/", 1)[1] == location.rsplit("/", 1)[1]
     got = client.get(location, headers=cms).json()
     assert got["company"] == "Sandbox Vendor" and isinstance(got["id"], int)
-    assert any(v["company"] == "Sandbox Vendor" for v in client.get("/v3/vendors", headers=cms).json())
+    assert any(
+        v["company"] == "Sandbox Vendor" for v in client.get("/v3/vendors", headers=cms).json()
+    )
 
 
 def test_s4_data_stores_preseeded_and_post(client: httpx.Client, cms: dict[str, str]) -> None:
@@ -94,14 +101,19 @@ def test_s4_data_stores_preseeded_and_post(client: httpx.Client, cms: dict[str, 
 def _vendor(client: httpx.Client, cms: dict[str, str], name: str) -> int:
     r = client.post(
         "/v3/vendors",
-        json={"company": name, "contactName": "B", "contactEmailAddress": "b@example.com", "namespacePrefixes": "uri://ed-fi.org"},
+        json={
+            "company": name,
+            "contactName": "B",
+            "contactEmailAddress": "b@example.com",
+            "namespacePrefixes": "uri://ed-fi.org",
+        },
         headers=cms,
     )
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 
 def test_s4_application_key_works_at_oauth_token(client: httpx.Client, cms: dict[str, str]) -> None:
-    """§4.2/§4.4 POST /v3/applications → 201 {id,key,secret}; the key works at /oauth/token at once."""
+    """§4.2/§4.4 POST /v3/applications → 201 {id,key,secret}; the key works at /oauth/token."""
     vendor_id = _vendor(client, cms, "App Vendor")
     r = client.post(
         "/v3/applications",
@@ -126,7 +138,10 @@ def test_s4_application_key_works_at_oauth_token(client: httpx.Client, cms: dict
     )
     assert token.status_code == 200
     headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    assert client.post("/data/ed-fi/students", json=student("APP1"), headers=headers).status_code == 201
+    assert (
+        client.post("/data/ed-fi/students", json=student("APP1"), headers=headers).status_code
+        == 201
+    )
 
 
 def test_s4_application_requires_data_store_ids(client: httpx.Client, cms: dict[str, str]) -> None:
@@ -157,20 +172,29 @@ def test_s4_application_unknown_reference_409(
 
 def test_s4_claim_sets_builtin_and_uploaded(client: httpx.Client, cms: dict[str, str]) -> None:
     """§4.2/§4.3 GET /v3/claimSets lists built-ins; upload-claims adds the unified claim set."""
-    names = {c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()}
+    names = {
+        c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()
+    }
     assert {"E2E-NoFurtherAuthRequiredClaimSet", "SeedLoader", "SISVendor"} <= names
     upload = orjson.loads((REPO / "config" / "performance-test-claimset.json").read_bytes())
     r = client.post("/config/management/upload-claims", json=upload, headers=cms)
     assert r.status_code == 200
     body = r.json()
     assert body["success"] is True and body["errors"] is None and body["reloadId"]
-    names = {c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()}
+    names = {
+        c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()
+    }
     assert "DmsLoadPerformanceTest" in names and "SeedLoader" in names
 
 
-def test_s4_upload_claims_needs_wrapper_and_token(client: httpx.Client, cms: dict[str, str]) -> None:
+def test_s4_upload_claims_needs_wrapper_and_token(
+    client: httpx.Client, cms: dict[str, str]
+) -> None:
     """§4.3 upload-claims: an unwrapped body is 400; no bearer token is 401."""
-    unwrapped = {"claimSets": [{"claimSetName": "X", "isSystemReserved": False}], "claimsHierarchy": []}
+    unwrapped = {
+        "claimSets": [{"claimSetName": "X", "isSystemReserved": False}],
+        "claimsHierarchy": [],
+    }
     r = client.post("/management/upload-claims", json=unwrapped, headers=cms)
     assert r.status_code == 400 and r.json()["validationErrors"]
     assert client.post("/management/upload-claims", json={"claims": unwrapped}).status_code == 401
@@ -179,4 +203,6 @@ def test_s4_upload_claims_needs_wrapper_and_token(client: httpx.Client, cms: dic
 def test_s4_problem_envelope_on_cms(client: httpx.Client, cms: dict[str, str]) -> None:
     """§4.2 CMS errors use the same problem-details envelope."""
     r = client.post("/v3/vendors", json={"contactName": "x"}, headers=cms)
-    assert_problem(r, 400, "urn:ed-fi:api:bad-request:data-validation-failed", "Data Validation Failed")
+    assert_problem(
+        r, 400, "urn:ed-fi:api:bad-request:data-validation-failed", "Data Validation Failed"
+    )

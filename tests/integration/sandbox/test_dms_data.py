@@ -23,7 +23,9 @@ def _school(client: httpx.Client, auth: dict[str, str]) -> None:
     assert post(client, auth, "schools", school()).status_code in (200, 201)
 
 
-def test_s5_post_insert_then_upsert(client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle) -> None:
+def test_s5_post_insert_then_upsert(
+    client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle
+) -> None:
     """§5 POST upsert: 201 on insert, 200 on the same natural key; empty body, Location, ETag."""
     sid = f"U{uuid.uuid4().hex[:8]}"
     first = post(client, auth, "students", student(sid))
@@ -37,7 +39,9 @@ def test_s5_post_insert_then_upsert(client: httpx.Client, auth: dict[str, str], 
     assert second.headers["etag"] != first.headers["etag"]
 
 
-def test_s5_location_keeps_path_base(client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle) -> None:
+def test_s5_location_keeps_path_base(
+    client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle
+) -> None:
     """§1/§5 Location includes /api when the request used /api."""
     r = client.post("/api/data/ed-fi/students", json=student("PB1"), headers=auth)
     assert r.headers["location"].startswith(f"{sandbox.base_url}/api/data/ed-fi/students/")
@@ -81,7 +85,9 @@ def test_s2_malformed_id_400(client: httpx.Client, auth: dict[str, str]) -> None
     assert r.json()["validationErrors"] == {"$.id": ["The value 'not-a-uuid' is not valid."]}
 
 
-def test_s2_unknown_resource_404_and_case_insensitive_endpoint(client: httpx.Client, auth: dict[str, str]) -> None:
+def test_s2_unknown_resource_404_and_case_insensitive_endpoint(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
     """§2 unknown resource 404; endpoint names match case-insensitively."""
     assert client.get("/data/ed-fi/nothings", headers=auth).status_code == 404
     assert client.get("/data/ed-fi/STUDENTS", headers=auth).status_code == 200
@@ -107,13 +113,25 @@ def test_s7_collection_paging_and_total_count(client: httpx.Client, auth: dict[s
 def test_s7_limit_above_500_400(client: httpx.Client, auth: dict[str, str]) -> None:
     """§7 limit must be 0..500: 501 gives 400 parameter-validation-failed."""
     r = client.get("/data/ed-fi/students", params={"limit": 501}, headers=auth)
-    body = assert_problem(r, 400, "urn:ed-fi:api:bad-request:parameter-validation-failed", "Parameter Validation Failed")
+    body = assert_problem(
+        r,
+        400,
+        "urn:ed-fi:api:bad-request:parameter-validation-failed",
+        "Parameter Validation Failed",
+    )
     assert body["errors"] == ["Limit must be omitted or set to a numeric value between 0 and 500."]
-    assert client.get("/data/ed-fi/students", params={"offset": -1}, headers=auth).status_code == 400
-    assert client.get("/data/ed-fi/students", params={"totalCount": "maybe"}, headers=auth).status_code == 400
+    assert (
+        client.get("/data/ed-fi/students", params={"offset": -1}, headers=auth).status_code == 400
+    )
+    assert (
+        client.get("/data/ed-fi/students", params={"totalCount": "maybe"}, headers=auth).status_code
+        == 400
+    )
 
 
-def test_s7_default_page_size_is_500(client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle) -> None:
+def test_s7_default_page_size_is_500(
+    client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle
+) -> None:
     """§7 without limit the page size is MaximumPageSize (500)."""
     resource = sandbox.state.schema.find("gradeLevelDescriptors")
     assert resource is not None
@@ -122,14 +140,18 @@ def test_s7_default_page_size_is_500(client: httpx.Client, auth: dict[str, str],
 
 
 def test_s7_filters_case_insensitive_names(client: httpx.Client, auth: dict[str, str]) -> None:
-    """§7 filter names match case-insensitively; reference fields are flattened; descriptors by URI."""
+    """§7 filter names match case-insensitively; references flattened; descriptors by URI."""
     post(client, auth, "students", student("F1"))
     post(client, auth, "studentSchoolAssociations", ssa("F1", entry="2024-09-01"))
     r = client.get("/data/ed-fi/students", params={"STUDENTUNIQUEID": "F1"}, headers=auth)
     assert [d["studentUniqueId"] for d in r.json()] == ["F1"]
     r = client.get(
         "/data/ed-fi/studentSchoolAssociations",
-        params={"schoolId": "255901", "studentUniqueId": "F1", "entryGradeLevelDescriptor": GRADE.upper()},
+        params={
+            "schoolId": "255901",
+            "studentUniqueId": "F1",
+            "entryGradeLevelDescriptor": GRADE.upper(),
+        },
         headers=auth,
     )
     assert len(r.json()) == 1 and r.json()[0]["entryDate"] == "2024-09-01"
@@ -148,14 +170,18 @@ def test_s7_filter_value_type_checked(client: httpx.Client, auth: dict[str, str]
     """§7 filter values are type-checked: schoolId=abc is 400 data-validation-failed."""
     r = client.get("/data/ed-fi/schools", params={"schoolId": "abc"}, headers=auth)
     body = assert_problem(r, 400, DV, "Data Validation Failed")
-    assert body["validationErrors"] == {"$.schoolId": ["The value 'abc' is not valid for schoolId."]}
+    assert body["validationErrors"] == {
+        "$.schoolId": ["The value 'abc' is not valid for schoolId."]
+    }
 
 
 def test_s5_put_204_and_id_rules(client: httpx.Client, auth: dict[str, str]) -> None:
     """§5 PUT: 204 with ETag; the body id must match the URL id."""
     location = post(client, auth, "students", student("PUT1")).headers["location"]
     doc_id = location.rsplit("/", 1)[1]
-    r = client.put(location, json={**student("PUT1", firstName="Changed"), "id": doc_id}, headers=auth)
+    r = client.put(
+        location, json={**student("PUT1", firstName="Changed"), "id": doc_id}, headers=auth
+    )
     assert r.status_code == 204 and r.content == b"" and r.headers["etag"]
     assert client.get(location, headers=auth).json()["firstName"] == "Changed"
     r = client.put(location, json={**student("PUT1"), "id": str(uuid.uuid4())}, headers=auth)
@@ -166,7 +192,9 @@ def test_s5_put_204_and_id_rules(client: httpx.Client, auth: dict[str, str]) -> 
 def test_s5_put_missing_404(client: httpx.Client, auth: dict[str, str]) -> None:
     """§5/§6 PUT on a missing id: 404 problem (not an empty body)."""
     missing = str(uuid.uuid4())
-    r = client.put(f"/data/ed-fi/students/{missing}", json={**student("X"), "id": missing}, headers=auth)
+    r = client.put(
+        f"/data/ed-fi/students/{missing}", json={**student("X"), "id": missing}, headers=auth
+    )
     assert_problem(r, 404, "urn:ed-fi:api:not-found", "Not Found")
 
 
@@ -176,15 +204,22 @@ def test_s5_put_identity_change_rejected(client: httpx.Client, auth: dict[str, s
     doc_id = location.rsplit("/", 1)[1]
     r = client.put(location, json={**student("KEY2"), "id": doc_id}, headers=auth)
     body = assert_problem(
-        r, 400, "urn:ed-fi:api:bad-request:data-validation-failed:key-change-not-supported", "Key Change Not Supported"
+        r,
+        400,
+        "urn:ed-fi:api:bad-request:data-validation-failed:key-change-not-supported",
+        "Key Change Not Supported",
     )
     assert "Identifying values for the Student resource cannot be changed" in body["detail"]
 
 
-def test_s5_put_identity_change_allowed(client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle) -> None:
+def test_s5_put_identity_change_allowed(
+    client: httpx.Client, auth: dict[str, str], sandbox: SandboxHandle
+) -> None:
     """§5 StudentSchoolAssociation has allowIdentityUpdates=true: entryDate may change."""
     post(client, auth, "students", student("IU1"))
-    location = post(client, auth, "studentSchoolAssociations", ssa("IU1", entry="2024-01-01")).headers["location"]
+    location = post(
+        client, auth, "studentSchoolAssociations", ssa("IU1", entry="2024-01-01")
+    ).headers["location"]
     doc_id = location.rsplit("/", 1)[1]
     r = client.put(location, json={**ssa("IU1", entry="2024-02-02"), "id": doc_id}, headers=auth)
     assert r.status_code == 204
@@ -197,7 +232,9 @@ def test_s5_delete_204_and_409_when_referenced(client: httpx.Client, auth: dict[
     s_loc = post(client, auth, "students", student("D1")).headers["location"]
     a_loc = post(client, auth, "studentSchoolAssociations", ssa("D1")).headers["location"]
     r = client.delete(s_loc, headers=auth)
-    body = assert_problem(r, 409, "urn:ed-fi:api:data-conflict:dependent-item-exists", "Dependent Item Exists")
+    body = assert_problem(
+        r, 409, "urn:ed-fi:api:data-conflict:dependent-item-exists", "Dependent Item Exists"
+    )
     assert "StudentSchoolAssociation" in body["detail"]
     assert client.delete(a_loc, headers=auth).status_code == 204
     r = client.delete(s_loc, headers=auth)
@@ -217,7 +254,9 @@ def test_s5_if_match_412(client: httpx.Client, auth: dict[str, str]) -> None:
     assert client.delete(location, headers={**auth, "If-Match": etag}).status_code == 412
     other = str(uuid.uuid4())
     r = client.put(
-        f"/data/ed-fi/students/{other}", json={**body, "id": other}, headers={**auth, "If-Match": etag}
+        f"/data/ed-fi/students/{other}",
+        json={**body, "id": other},
+        headers={**auth, "If-Match": etag},
     )
     assert r.status_code == 412
 
@@ -233,7 +272,9 @@ def test_s2_head_patch_405(client: httpx.Client, auth: dict[str, str], method: s
 
 def test_s6_bad_body_400(client: httpx.Client, auth: dict[str, str]) -> None:
     """§6 JSON schema failure: 400 data-validation-failed with per-path messages."""
-    r = post(client, auth, "students", {"firstName": "A", "lastSurname": "B", "birthDate": "2010-01-01"})
+    r = post(
+        client, auth, "students", {"firstName": "A", "lastSurname": "B", "birthDate": "2010-01-01"}
+    )
     body = assert_problem(r, 400, DV, "Data Validation Failed")
     assert body["validationErrors"] == {"$.studentUniqueId": ["studentUniqueId is required."]}
     r = post(client, auth, "students", student("", firstName="A"))
@@ -242,9 +283,18 @@ def test_s6_bad_body_400(client: httpx.Client, auth: dict[str, str]) -> None:
 
 def test_s5_empty_and_non_json_bodies(client: httpx.Client, auth: dict[str, str]) -> None:
     """§5 an empty body: 400 "A non-empty request body is required."; malformed JSON: 400."""
-    r = client.post("/data/ed-fi/students", content=b"", headers={**auth, "Content-Type": "application/json"})
-    assert assert_problem(r, 400, DV, "Data Validation Failed")["detail"] == "A non-empty request body is required."
-    r = client.post("/data/ed-fi/students", content=b"{nope", headers={**auth, "Content-Type": "application/json"})
+    r = client.post(
+        "/data/ed-fi/students", content=b"", headers={**auth, "Content-Type": "application/json"}
+    )
+    assert (
+        assert_problem(r, 400, DV, "Data Validation Failed")["detail"]
+        == "A non-empty request body is required."
+    )
+    r = client.post(
+        "/data/ed-fi/students",
+        content=b"{nope",
+        headers={**auth, "Content-Type": "application/json"},
+    )
     assert_problem(r, 400, DV, "Data Validation Failed")
 
 
@@ -262,7 +312,10 @@ def test_s5_unknown_properties_dropped(client: httpx.Client, auth: dict[str, str
 def test_s8_missing_descriptor_400(client: httpx.Client, auth: dict[str, str]) -> None:
     """§8 an unresolved descriptor: 400 data-validation-failed, lower-cased URI in the message."""
     post(client, auth, "students", student("DESC1"))
-    body = {**ssa("DESC1"), "entryGradeLevelDescriptor": "uri://ed-fi.org/GradeLevelDescriptor#Fake"}
+    body = {
+        **ssa("DESC1"),
+        "entryGradeLevelDescriptor": "uri://ed-fi.org/GradeLevelDescriptor#Fake",
+    }
     r = post(client, auth, "studentSchoolAssociations", body)
     problem = assert_problem(r, 400, DV, "Data Validation Failed")
     assert problem["validationErrors"] == {
@@ -281,18 +334,28 @@ def test_s8_descriptor_match_case_insensitive(client: httpx.Client, auth: dict[s
 
 def test_s8_descriptor_post_upsert(client: httpx.Client, auth: dict[str, str]) -> None:
     """§8 descriptors are ordinary resources; POST of an existing namespace#codeValue is a 200."""
-    body = {"namespace": "uri://ed-fi.org/GradeLevelDescriptor", "codeValue": "Ninth grade", "shortDescription": "9th"}
+    body = {
+        "namespace": "uri://ed-fi.org/GradeLevelDescriptor",
+        "codeValue": "Ninth grade",
+        "shortDescription": "9th",
+    }
     assert post(client, auth, "gradeLevelDescriptors", body).status_code == 200
 
 
 def test_s6_missing_reference_409(client: httpx.Client, auth: dict[str, str]) -> None:
     """§6 an unresolved document reference: 409 unresolved-reference."""
     r = post(client, auth, "studentSchoolAssociations", ssa("NOBODY"))
-    body = assert_problem(r, 409, "urn:ed-fi:api:data-conflict:unresolved-reference", "Unresolved Reference")
-    assert body["validationErrors"] == {"$.studentReference": ["The referenced Student item does not exist."]}
+    body = assert_problem(
+        r, 409, "urn:ed-fi:api:data-conflict:unresolved-reference", "Unresolved Reference"
+    )
+    assert body["validationErrors"] == {
+        "$.studentReference": ["The referenced Student item does not exist."]
+    }
 
 
-def test_s5_abstract_reference_resolves_to_school(client: httpx.Client, auth: dict[str, str]) -> None:
+def test_s5_abstract_reference_resolves_to_school(
+    client: httpx.Client, auth: dict[str, str]
+) -> None:
     """§10 educationOrganizationReference (abstract EducationOrganization) resolves to a School."""
     post(client, auth, "staffs", staff("T1"))
     body = {
@@ -310,18 +373,22 @@ def test_s5_abstract_reference_resolves_to_school(client: httpx.Client, auth: di
     r = post(client, auth, "staffEducationOrganizationAssignmentAssociations", bad)
     assert r.status_code == 409
     assert r.json()["validationErrors"] == {
-        "$.educationOrganizationReference": ["The referenced EducationOrganization item does not exist."]
+        "$.educationOrganizationReference": [
+            "The referenced EducationOrganization item does not exist."
+        ]
     }
 
 
 def test_s5_unsupported_content_type_415(client: httpx.Client, auth: dict[str, str]) -> None:
     """§5/§6 an unsupported Content-Type: 415 unsupported-media-type."""
-    r = client.post("/data/ed-fi/students", content=b"<x/>", headers={**auth, "Content-Type": "application/xml"})
+    r = client.post(
+        "/data/ed-fi/students", content=b"<x/>", headers={**auth, "Content-Type": "application/xml"}
+    )
     assert_problem(r, 415, "urn:ed-fi:api:unsupported-media-type", "Unsupported Media Type")
 
 
 def test_s5_post_with_id_400(client: httpx.Client, auth: dict[str, str]) -> None:
-    """§5 a POST body that carries id: 400 "Resource identifiers cannot be assigned by the client"."""
+    """§5 a POST body that carries id: 400 "Resource identifiers cannot be assigned..."."""
     r = post(client, auth, "students", {**student("ID1"), "id": str(uuid.uuid4())})
     body = assert_problem(r, 400, DV, "Data Validation Failed")
     assert body["errors"][0].startswith("Resource identifiers cannot be assigned by the client.")
@@ -329,7 +396,9 @@ def test_s5_post_with_id_400(client: httpx.Client, auth: dict[str, str]) -> None
 
 def test_s12_correlation_id_header(client: httpx.Client, auth: dict[str, str]) -> None:
     """§12 the correlationid header value shows up as correlationId in error bodies."""
-    r = client.get("/data/ed-fi/students", params={"nope": 1}, headers={**auth, "correlationid": "abc-123"})
+    r = client.get(
+        "/data/ed-fi/students", params={"nope": 1}, headers={**auth, "correlationid": "abc-123"}
+    )
     assert r.json()["correlationId"] == "abc-123"
 
 
@@ -347,5 +416,7 @@ def test_category_descriptor_seeded(client: httpx.Client, auth: dict[str, str]) 
         ("gradeLevelDescriptors", GRADE),
     ):
         namespace, code = value.split("#")
-        r = client.get(f"/data/ed-fi/{ep}", params={"namespace": namespace, "codeValue": code}, headers=auth)
+        r = client.get(
+            f"/data/ed-fi/{ep}", params={"namespace": namespace, "codeValue": code}, headers=auth
+        )
         assert len(r.json()) == 1, ep

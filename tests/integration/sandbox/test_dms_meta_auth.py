@@ -21,7 +21,11 @@ def test_s2_discovery_document(client: httpx.Client, sandbox: SandboxHandle) -> 
     assert body["urls"]["oauth"] == f"{sandbox.base_url}/oauth/token"
     assert body["urls"]["dependencies"] == f"{sandbox.base_url}/metadata/dependencies"
     assert body["dataModels"] == [
-        {"name": "Ed-Fi", "version": "5.2.0", "informationalVersion": body["dataModels"][0]["informationalVersion"]}
+        {
+            "name": "Ed-Fi",
+            "version": "5.2.0",
+            "informationalVersion": body["dataModels"][0]["informationalVersion"],
+        }
     ]
 
 
@@ -88,7 +92,11 @@ def test_s3_token_form_credentials_rejected(client: httpx.Client) -> None:
     """§3.1 client_id/client_secret form fields are ignored: 400 Malformed Authorization header."""
     r = client.post(
         "/oauth/token",
-        data={"grant_type": "client_credentials", "client_id": "minimalKey", "client_secret": "minimalSecret"},
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "minimalKey",
+            "client_secret": "minimalSecret",
+        },
     )
     body = assert_problem(r, 400, "urn:ed-fi:api:bad-request", "Bad Request")
     assert body["detail"] == "Malformed Authorization header"
@@ -101,7 +109,10 @@ def test_s3_token_unsupported_grant(client: httpx.Client) -> None:
         data={"grant_type": "password"},
         headers={"Authorization": basic_header("minimalKey", "minimalSecret")},
     )
-    assert assert_problem(r, 400, "urn:ed-fi:api:bad-request", "Bad Request")["detail"] == "Unsupported grant type"
+    assert (
+        assert_problem(r, 400, "urn:ed-fi:api:bad-request", "Bad Request")["detail"]
+        == "Unsupported grant type"
+    )
 
 
 def test_s3_token_bad_secret_401_with_www_authenticate(client: httpx.Client) -> None:
@@ -117,7 +128,7 @@ def test_s3_token_bad_secret_401_with_www_authenticate(client: httpx.Client) -> 
 
 
 def test_s3_data_without_token_401(client: httpx.Client) -> None:
-    """§3.1 bearer missing: 401 security:authentication + WWW-Authenticate: Bearer error="invalid_token"."""
+    """§3.1 bearer missing: 401 security:authentication + WWW-Authenticate invalid_token."""
     r = client.get("/data/ed-fi/students")
     body = assert_problem(r, 401, "urn:ed-fi:api:security:authentication", "Authentication Failed")
     assert body["detail"] == "The caller could not be authenticated."

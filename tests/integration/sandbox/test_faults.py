@@ -33,7 +33,7 @@ def _elapsed(c: httpx.Client, auth: dict[str, str]) -> float:
 
 def test_fault_fixed_latency(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
     """latency_ms delays /data answers; other routes are not delayed."""
-    sb, c, auth = fresh
+    _sb, c, auth = fresh
     r = c.put("/_sandbox/faults", json={"latency_ms": 150})
     assert r.status_code == 200 and r.json()["latency_ms"] == 150
     assert _elapsed(c, auth) >= 0.15
@@ -51,9 +51,11 @@ def test_fault_lognormal_latency(fresh: tuple[SandboxHandle, httpx.Client, dict[
     assert min(samples) > 0.005
 
 
-def test_fault_error_rate_503_retry_after(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_fault_error_rate_503_retry_after(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """error_rate with error_status 503: problem+json service-unavailable with Retry-After."""
-    sb, c, auth = fresh
+    _sb, c, auth = fresh
     c.post("/_sandbox/faults", json={"error_rate": 1.0, "error_status": 503, "retry_after_s": 7})
     r = c.get("/data/ed-fi/students", headers=auth)
     assert r.status_code == 503 and r.headers["retry-after"] == "7"
@@ -61,7 +63,9 @@ def test_fault_error_rate_503_retry_after(fresh: tuple[SandboxHandle, httpx.Clie
     assert c.get("/health").status_code == 200
 
 
-def test_fault_error_rate_fraction(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_fault_error_rate_fraction(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """error_rate 0.5 (status 500): about half the requests fail with urn:ed-fi:api:system."""
     sb, c, auth = fresh
     sb.set_faults(error_rate=0.5, seed=1)
@@ -70,7 +74,9 @@ def test_fault_error_rate_fraction(fresh: tuple[SandboxHandle, httpx.Client, dic
     assert 60 < statuses[500] < 140
 
 
-def test_fault_rate_limit_429_per_host(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_fault_rate_limit_429_per_host(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """rate_limit: past N per window per Host header, 429 too-many-requests with Retry-After."""
     sb, c, auth = fresh
     sb.set_faults(rate_limit=5, rate_limit_window_s=30)
@@ -79,7 +85,9 @@ def test_fault_rate_limit_429_per_host(fresh: tuple[SandboxHandle, httpx.Client,
     r = c.get("/", headers=auth)
     assert r.status_code == 429
     body = r.json()
-    assert body["type"] == "urn:ed-fi:api:too-many-requests" and body["title"] == "Too Many Requests"
+    assert (
+        body["type"] == "urn:ed-fi:api:too-many-requests" and body["title"] == "Too Many Requests"
+    )
     assert 1 <= int(r.headers["retry-after"]) <= 30
     other = c.get("/data/ed-fi/students", headers={**auth, "Host": "other.example:8080"})
     assert other.status_code == 200
@@ -105,9 +113,11 @@ def test_fault_stall(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) 
     assert _elapsed(c, auth) < 0.2
 
 
-def test_fault_short_token_lifetime(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_fault_short_token_lifetime(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """token_lifetime_s: tokens issued afterwards expire quickly; clients then get 401."""
-    sb, c, _ = fresh
+    _sb, c, _ = fresh
     c.post("/_sandbox/faults", json={"token_lifetime_s": 1})
     r = c.post(
         "/oauth/token",
@@ -121,9 +131,11 @@ def test_fault_short_token_lifetime(fresh: tuple[SandboxHandle, httpx.Client, di
     assert c.get("/data/ed-fi/students", headers=auth).status_code == 401
 
 
-def test_fault_settings_validation(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_fault_settings_validation(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """/_sandbox/faults refuses unknown keys and bad values with 400; GET shows the settings."""
-    sb, c, _ = fresh
+    _sb, c, _ = fresh
     assert c.post("/_sandbox/faults", json={"nope": 1}).status_code == 400
     assert c.post("/_sandbox/faults", json={"error_rate": 2}).status_code == 400
     assert c.post("/_sandbox/faults", json={"latency_p50_ms": 10}).status_code == 400
@@ -132,9 +144,10 @@ def test_fault_settings_validation(fresh: tuple[SandboxHandle, httpx.Client, dic
 
 def test_fault_flags_at_startup() -> None:
     """Faults given at startup (the CLI flags) apply from the first request."""
-    with running_sandbox(faults={"error_rate": 1.0, "error_status": 503}) as sb, httpx.Client(
-        base_url=sb.base_url
-    ) as c:
+    with (
+        running_sandbox(faults={"error_rate": 1.0, "error_status": 503}) as sb,
+        httpx.Client(base_url=sb.base_url) as c,
+    ):
         token = c.post(
             "/oauth/token",
             data={"grant_type": "client_credentials"},
@@ -144,11 +157,18 @@ def test_fault_flags_at_startup() -> None:
         assert r.status_code == 503
 
 
-def test_stats_by_route_and_status(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+def test_stats_by_route_and_status(
+    fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
+) -> None:
     """/_sandbox/stats counts by method + route template and status; DELETE resets."""
-    sb, c, auth = fresh
+    _sb, c, auth = fresh
     assert c.delete("/_sandbox/stats").status_code == 204
-    body = {"studentUniqueId": "ST1", "firstName": "A", "lastSurname": "B", "birthDate": "2010-01-01"}
+    body = {
+        "studentUniqueId": "ST1",
+        "firstName": "A",
+        "lastSurname": "B",
+        "birthDate": "2010-01-01",
+    }
     location = c.post("/data/ed-fi/students", json=body, headers=auth).headers["location"]
     c.post("/data/ed-fi/students", json=body, headers=auth)
     c.get(location, headers=auth)
