@@ -1,0 +1,210 @@
+"""`dmsload sandbox`: the CLI command. Imports the server stack only when it runs."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dmsload.sandbox.schema import default_schema_path
+
+_FAULTS = "Fault injection (also settable at run time: PUT/POST /_sandbox/faults)"
+
+
+def sandbox(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; loopback by default.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8080,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            help="ApiSchema.json to serve. [default: config/performance-test-schema.json]",
+            show_default=False,
+        ),
+    ] = None,
+    seed_descriptors: Annotated[
+        bool,
+        typer.Option(
+            "--seed-descriptors",
+            help="Preload the grade level, education organization category and staff "
+            "classification descriptors the schema uses.",
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
+    ] = 1,
+    token_lifetime: Annotated[
+        int, typer.Option(help="Lifetime of issued tokens, seconds (expires_in).", min=1)
+    ] = 1800,
+    client_key: Annotated[str, typer.Option(help="Preseeded DMS client key.")] = "minimalKey",
+    client_secret: Annotated[
+        str, typer.Option(help="Preseeded DMS client secret.")
+    ] = "minimalSecret",
+    latency: Annotated[
+        float,
+        typer.Option(help="Fixed latency added to /data requests, ms.", rich_help_panel=_FAULTS),
+    ] = 0.0,
+    latency_p50: Annotated[
+        float,
+        typer.Option(
+            help="Median of lognormal added latency, ms (with --latency-p99).",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0.0,
+    latency_p99: Annotated[
+        float, typer.Option(help="p99 of lognormal added latency, ms.", rich_help_panel=_FAULTS)
+    ] = 0.0,
+    error_rate: Annotated[
+        float,
+        typer.Option(
+            help="Fraction of /data requests answered with --error-status.", rich_help_panel=_FAULTS
+        ),
+    ] = 0.0,
+    error_status: Annotated[
+        int,
+        typer.Option(help="Status of injected errors, e.g. 500 or 503.", rich_help_panel=_FAULTS),
+    ] = 500,
+    retry_after: Annotated[
+        int,
+        typer.Option(
+            help="Retry-After seconds on injected 503/429 errors.", rich_help_panel=_FAULTS
+        ),
+    ] = 30,
+    rate_limit: Annotated[
+        int,
+        typer.Option(
+            help="Requests allowed per window per Host header; beyond it 429 + Retry-After "
+            "(0: off).",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0,
+    rate_limit_window: Annotated[
+        float, typer.Option(help="Rate-limit fixed window, seconds.", rich_help_panel=_FAULTS)
+    ] = 1.0,
+    reset_rate: Annotated[
+        float,
+        typer.Option(
+            help="Fraction of /data requests whose connection is reset.", rich_help_panel=_FAULTS
+        ),
+    ] = 0.0,
+    stall_every: Annotated[
+        float,
+        typer.Option(help="Stall period P, seconds (with --stall-for).", rich_help_panel=_FAULTS),
+    ] = 0.0,
+    stall_for: Annotated[
+        float,
+        typer.Option(
+            help="Stop answering /data for S seconds every P seconds.", rich_help_panel=_FAULTS
+        ),
+    ] = 0.0,
+    fault_seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed for reproducible faults.", rich_help_panel=_FAULTS),
+    ] = None,
+) -> None:
+    """Serve an in-memory DMS-compatible API (and its Configuration Service) for tests and demos.
+
+    It is a test target, not a DMS: documents live in memory and vanish on exit.
+
+    It prints its base URL and the credentials it accepts, then serves until SIGINT or SIGTERM.
+
+    Examples:
+
+        dmsload sandbox --seed-descriptors
+
+        dmsload sandbox --port 9000 --latency-p50 20 --latency-p99 250 --error-rate 0.01
+
+        DMSLOAD_DMS_URL=http://127.0.0.1:8080 dmsload run profiles/smoke.toml
+    """
+    if workers != 1:
+        typer.echo(
+            "dmsload sandbox: --workers must be 1: the sandbox keeps its state in one process "
+            "(one core serves well over 3,000 req/s).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        import httptools  # noqa: F401
+        import jsonschema  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        typer.echo(
+            f"dmsload sandbox: missing {exc.name}; "
+            "install the extra: pip install 'dmsload[sandbox]'",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+
+    from dmsload.sandbox.app import create_app
+    from dmsload.sandbox.config import SandboxConfig
+    from dmsload.sandbox.faults import FaultError, FaultSettings
+    from dmsload.sandbox.schema import SchemaError, load_api_schema
+    from dmsload.sandbox.server import base_url, bind, serve
+    from dmsload.sandbox.state import SandboxState
+
+    schema_path = schema or default_schema_path()
+    try:
+        faults = FaultSettings().merged(
+            {
+                "latency_ms": latency,
+                "latency_p50_ms": latency_p50,
+                "latency_p99_ms": latency_p99,
+                "error_rate": error_rate,
+                "error_status": error_status,
+                "retry_after_s": retry_after,
+                "rate_limit": rate_limit,
+                "rate_limit_window_s": rate_limit_window,
+                "reset_rate": reset_rate,
+                "stall_every_s": stall_every,
+                "stall_for_s": stall_for,
+                "seed": fault_seed,
+            }
+        )
+        api_schema = load_api_schema(schema_path)
+    except (FaultError, SchemaError) as exc:
+        typer.echo(f"dmsload sandbox: {exc}", err=True)
+        raise typer.Exit(2) from None
+    config = SandboxConfig(
+        schema_path=schema_path,
+        schema=api_schema,
+        seed_descriptors=seed_descriptors,
+        token_lifetime_s=token_lifetime,
+        client_key=client_key,
+        client_secret=client_secret,
+        faults=faults,
+    )
+    state = SandboxState.create(config)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        typer.echo(
+            f"dmsload sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True
+        )
+        raise typer.Exit(1) from None
+    url = base_url(sock)
+
+    def banner() -> None:
+        seeded = state.store.count()
+        lines = [
+            f"dmsload sandbox serving {api_schema.project_name} {api_schema.project_version} "
+            f"({len(api_schema.resources)} resources) from {schema_path}",
+            f"  base URL        {url}   (DMS; also under /api)",
+            f"  discovery       {url}/   data: {url}/data   token: {url}/oauth/token",
+            f"  CMS             {url}/config   (also without the /config prefix)",
+            f"  DMS client      key={config.client_key}  secret={config.client_secret}",
+            f"  CMS admin       client_id={config.admin_client_id}  "
+            f"client_secret={config.admin_client_secret}  scope=edfi_admin_api/full_access",
+            f"  admin           {url}/_sandbox/faults  {url}/_sandbox/stats",
+            f"  descriptors     {seeded} seeded"
+            if seeded
+            else "  descriptors     none seeded (--seed-descriptors)",
+            f"  try             DMSLOAD_DMS_URL={url} dmsload ...",
+            "  a test target, not a DMS: state is in memory; Ctrl-C or SIGTERM stops it",
+        ]
+        typer.echo("\n".join(lines))
+
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn handles SIGINT itself
+        serve(create_app(state=state), sock, banner)

@@ -1,0 +1,34 @@
+"""The sandbox's configuration: what `dmsload sandbox` options and tests set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dmsload.sandbox.faults import FaultSettings
+from dmsload.sandbox.schema import ApiSchema, default_schema_path
+
+#: Preseeded DMS client (the defaults of the DMS repo's bulk-load scripts).
+DEFAULT_CLIENT_KEY = "minimalKey"
+DEFAULT_CLIENT_SECRET = "minimalSecret"
+#: Preseeded CMS admin client (`.env.example` of the DMS docker-compose stack).
+ADMIN_CLIENT_ID = "DmsConfigurationService"
+ADMIN_CLIENT_SECRET = "ValidClientSecret1234567890!Abcd"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Everything that shapes one sandbox app; one config gives one independent state."""
+
+    schema_path: Path = field(default_factory=default_schema_path)
+    schema: ApiSchema | None = None
+    seed_descriptors: bool = False
+    token_lifetime_s: int = 1800
+    client_key: str = DEFAULT_CLIENT_KEY
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    client_claim_set: str = "E2E-NoFurtherAuthRequiredClaimSet"
+    admin_client_id: str = ADMIN_CLIENT_ID
+    admin_client_secret: str = ADMIN_CLIENT_SECRET
+    max_page_size: int = 500
+    correlation_header: str = "correlationid"
+    faults: FaultSettings = field(default_factory=FaultSettings)

@@ -1,0 +1,556 @@
+"""DMS routes: discovery, health, metadata, `/oauth/token`, `/data/...`, reload-claimsets."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import urllib.parse
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+
+from dmsload.sandbox.auth import parse_basic
+from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
+from dmsload.sandbox.schema import ResourceSchema
+from dmsload.sandbox.state import SandboxState
+from dmsload.sandbox.store import Filter, WriteOutcome, normalize_date_time
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DATA_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
+ALLOW_DATA = [(b"allow", b"DELETE, GET, POST, PUT")]
+NOT_FOUND_DETAIL = "The specified data could not be found."
+VALIDATION_DETAIL = "Data validation failed. See 'validationErrors' for details."
+CHANGE_VERSION_PARAMS = frozenset({"minchangeversion", "maxchangeversion"})
+VERSION = "1.0.0"
+
+
+def _location(req: Request, resource: ResourceSchema, doc_id: str) -> tuple[bytes, bytes]:
+    return (b"location", f"{req.root()}/data{resource.path}/{doc_id}".encode())
+
+
+def _etag(value: str) -> tuple[bytes, bytes]:
+    return (b"etag", f'"{value}"'.encode())
+
+
+def not_found(req: Request) -> Reply:
+    """The DMS fallback 404 (problem body)."""
+    return problem(404, "not-found", NOT_FOUND_DETAIL, req.correlation_id)
+
+
+# ---- discovery, health, metadata -------------------------------------------------------------
+def discovery(state: SandboxState, req: Request) -> Reply:
+    """`GET /`: the discovery document; URLs carry the path base only if the request used it."""
+    root = req.root()
+    schema = state.schema
+    return json_reply(
+        200,
+        {
+            "version": VERSION,
+            "applicationName": "Ed-Fi Alliance Data Management Service (dmsload sandbox)",
+            "informationalVersion": "dmsload sandbox: an in-memory test target, not a DMS",
+            "dataModels": [
+                {
+                    "name": "Ed-Fi" if schema.project_name == "EdFi" else schema.project_name,
+                    "version": schema.project_version,
+                    "informationalVersion": (
+                        f"The {schema.project_name} {schema.project_version} data model"
+                    ),
+                }
+            ],
+            "urls": {
+                "dependencies": f"{root}/metadata/dependencies",
+                "openApiMetadata": f"{root}/metadata/specifications",
+                "oauth": f"{root}/oauth/token",
+                "tokenInfo": f"{root}/oauth/token_info",
+                "dataManagementApi": f"{root}/data",
+                "changeQueries": f"{root}/changeQueries/v1/",
+                "xsdMetadata": f"{root}/metadata/xsd",
+            },
+        },
+    )
+
+
+def health(state: SandboxState, req: Request) -> Reply:
+    """`GET /health`: `{status, results}` like DMS's health-check module."""
+    return json_reply(
+        200,
+        {
+            "status": "Healthy",
+            "results": [
+                {
+                    "name": "ApplicationHealthCheck",
+                    "status": "Healthy",
+                    "description": "Application is up and running",
+                },
+                {
+                    "name": "DbHealthCheck",
+                    "status": "Healthy",
+                    "description": "In-memory store (sandbox)",
+                },
+            ],
+        },
+    )
+
+
+def metadata(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata`: links to the metadata documents."""
+    root = req.root()
+    return json_reply(
+        200,
+        {
+            "dependencies": f"{root}/metadata/dependencies",
+            "specifications": f"{root}/metadata/specifications",
+            "xsdMetadata": f"{root}/metadata/xsd",
+        },
+    )
+
+
+def dependencies(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/dependencies`: resources in load order."""
+    return json_reply(
+        200,
+        [
+            {"resource": resource.path, "order": order, "operations": ["Create", "Update"]}
+            for resource, order in state.schema.load_order()
+        ],
+    )
+
+
+def reload_claimsets(state: SandboxState, req: Request) -> Reply:
+    """`POST /management/reload-claimsets` (enabled, as in `.env.e2e`)."""
+    return json_reply(200, {"message": "Claimsets reloaded successfully"})
+
+
+# ---- token -----------------------------------------------------------------------------------
+def token_lifetime(state: SandboxState) -> int:
+    """The lifetime of tokens issued now: the fault override, else the configured one."""
+    override = state.faults.settings.token_lifetime_s
+    return override if override is not None else state.config.token_lifetime_s
+
+
+async def oauth_token(state: SandboxState, req: Request) -> Reply:
+    """`POST /oauth/token`: HTTP Basic `key:secret` plus `grant_type=client_credentials`."""
+    raw = await req.body() or b""
+    grant = _grant_type(req, raw)
+    credentials = parse_basic(req.header(b"authorization"))
+    if credentials is None:
+        return problem(400, "bad-request", "Malformed Authorization header", req.correlation_id)
+    if grant != "client_credentials":
+        return problem(400, "bad-request", "Unsupported grant type", req.correlation_id)
+    client = state.auth.authenticate(*credentials)
+    if client is None:
+        return problem(
+            401,
+            "unauthorized",
+            "The specified client credentials are invalid.",
+            req.correlation_id,
+            title="invalid_client",
+            headers=[
+                (b"www-authenticate", b'Basic realm="dmsload-sandbox", error="invalid_client"')
+            ],
+        )
+    lifetime = token_lifetime(state)
+    scope = "edfi_admin_api/full_access" if client.is_admin else (client.claim_set or "")
+    token = state.auth.issue(client, lifetime, scope)
+    return json_reply(
+        200,
+        {"access_token": token.value, "expires_in": lifetime, "token_type": "Bearer"},
+        headers=[(b"cache-control", b"no-store")],
+    )
+
+
+def _grant_type(req: Request, raw: bytes) -> str | None:
+    content_type = (req.header(b"content-type") or "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        value = parsed.get("grant_type") if isinstance(parsed, dict) else None
+        return value if isinstance(value, str) else None
+    form = urllib.parse.parse_qs(raw.decode("latin-1"))
+    values = form.get("grant_type")
+    return values[0] if values else None
+
+
+# ---- data ------------------------------------------------------------------------------------
+def split_data_path(
+    state: SandboxState, rest: str
+) -> tuple[ResourceSchema | None, str | None, bool]:
+    """Parse `/{ns}/{endpoint}[/{id}]` into (resource, id part, well-formed)."""
+    parts = rest.split("/")
+    if len(parts) < 3 or len(parts) > 4 or parts[0] != "":
+        return None, None, False
+    if parts[1].lower() != state.schema.project_endpoint:
+        return None, None, False
+    resource = state.schema.find(parts[2])
+    doc_id = parts[3] if len(parts) == 4 else None
+    return resource, doc_id, resource is not None
+
+
+def data_route_template(state: SandboxState, method: str, rest: str) -> str:
+    """The stats key of a data request, e.g. `GET /data/ed-fi/students/{id}`."""
+    resource, doc_id, ok = split_data_path(state, rest)
+    if not ok or resource is None:
+        return f"{method} /data/{{unknown}}"
+    return f"{method} /data{resource.path}" + ("/{id}" if doc_id is not None else "")
+
+
+async def data(state: SandboxState, req: Request, rest: str) -> Reply:
+    """Everything under `/data`: authentication, path, then the per-method handler."""
+    method = req.method
+    if method not in DATA_METHODS:
+        return problem(
+            405,
+            "method-not-allowed",
+            "The request construction was invalid.",
+            req.correlation_id,
+            errors=[f"Method {method} is not allowed."],
+            headers=ALLOW_DATA,
+        )
+    token = state.auth.bearer(req.header(b"authorization"))
+    if token is None:
+        return problem(
+            401,
+            "authentication",
+            "The caller could not be authenticated.",
+            req.correlation_id,
+            headers=[(b"www-authenticate", b'Bearer error="invalid_token"')],
+        )
+    if not token.client.data_store_ids:
+        return problem(
+            403,
+            "authorization",
+            "No database instances are authorized for this client",
+            req.correlation_id,
+            errors=["No database instances are authorized for this client"],
+        )
+    resource, doc_id, ok = split_data_path(state, rest)
+    if not ok or resource is None:
+        return not_found(req)
+    if doc_id is not None and doc_id in ("deletes", "keyChanges") and method == "GET":
+        return Reply(200, b"[]", JSON)
+    if doc_id is not None and not UUID_RE.match(doc_id):
+        if method == "POST":
+            return _post_with_id(req)
+        return problem(
+            400,
+            "bad-request",
+            "The request could not be processed. See 'validationErrors' for details.",
+            req.correlation_id,
+            validation_errors={"$.id": [f"The value '{doc_id}' is not valid."]},
+        )
+    if method == "GET":
+        if doc_id is None:
+            return _get_many(state, req, resource)
+        return _get_one(state, req, resource, doc_id)
+    if method == "DELETE":
+        if doc_id is None:
+            return _method_not_allowed(req)
+        outcome = state.store.delete(resource, doc_id, req.header(b"if-match"))
+        if outcome.status == 204:
+            return Reply(204)
+        if outcome.status == 404:
+            return Reply(404)
+        return _failure(req, outcome)
+    if method == "POST":
+        if doc_id is not None:
+            return _post_with_id(req)
+        return await _post(state, req, resource)
+    if doc_id is None:
+        return _method_not_allowed(req)
+    return await _put(state, req, resource, doc_id)
+
+
+def _method_not_allowed(req: Request) -> Reply:
+    return problem(
+        405,
+        "method-not-allowed",
+        "The request construction was invalid.",
+        req.correlation_id,
+        errors=[f"Method {req.method} is not allowed on this path."],
+        headers=ALLOW_DATA,
+    )
+
+
+def _post_with_id(req: Request) -> Reply:
+    return _method_not_allowed(req)
+
+
+def _failure(req: Request, outcome: WriteOutcome) -> Reply:
+    assert outcome.problem is not None
+    return problem(
+        outcome.status,
+        outcome.problem,
+        outcome.detail,
+        req.correlation_id,
+        validation_errors=outcome.validation_errors,
+        errors=outcome.errors,
+    )
+
+
+def _get_one(state: SandboxState, req: Request, resource: ResourceSchema, doc_id: str) -> Reply:
+    doc = state.store.get(resource, doc_id)
+    if doc is None:
+        return Reply(404)
+    etag = _etag(doc.etag)
+    if_none_match = req.header(b"if-none-match")
+    if if_none_match is not None and any(
+        t.strip().removeprefix("W/").strip('"') in (doc.etag, "*") for t in if_none_match.split(",")
+    ):
+        return Reply(304, headers=[etag])
+    return Reply(200, state.store.render(doc), JSON, [etag])
+
+
+def _parameter_failure(req: Request, errors: list[str]) -> Reply:
+    return problem(
+        400,
+        "parameter-validation-failed",
+        "Parameters supplied to the request were invalid.",
+        req.correlation_id,
+        errors=errors,
+    )
+
+
+def _parse_int(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def _parse_bool(text: str) -> bool | None:
+    low = text.strip().lower()
+    return True if low == "true" else False if low == "false" else None
+
+
+def _normalize_date(value: str) -> str | None:
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value).isoformat()
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return None
+
+
+def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
+    if kind == "number":
+        try:
+            number = float(value)
+        except ValueError:
+            return False, None
+        return math.isfinite(number), number
+    if kind == "boolean":
+        parsed = _parse_bool(value)
+        return parsed is not None, parsed
+    if kind == "date":
+        normalized = _normalize_date(value)
+        return normalized is not None, normalized
+    if kind == "date-time":
+        normalized = normalize_date_time(value)
+        return normalized is not None, normalized
+    if kind == "time":
+        try:
+            time.strptime(value, "%H:%M:%S")
+        except ValueError:
+            return False, None
+        return True, value
+    return True, value
+
+
+def _get_many(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
+    max_page = state.config.max_page_size
+    limit, offset, total = max_page, 0, False
+    errors: list[str] = []
+    params = req.query
+    names = {name for name, _ in params}
+    if "offset" in names:
+        parsed = _parse_int(dict(params)["offset"])
+        if parsed is None or parsed < 0:
+            errors.append("Offset must be a numeric value greater than or equal to 0.")
+        else:
+            offset = parsed
+    if "limit" in names:
+        parsed = _parse_int(dict(params)["limit"])
+        if parsed is None or parsed < 0 or parsed > max_page:
+            errors.append(
+                f"Limit must be omitted or set to a numeric value between 0 and {max_page}."
+            )
+        else:
+            limit = parsed
+    if "totalCount" in names:
+        flag = _parse_bool(dict(params)["totalCount"])
+        if flag is None:
+            errors.append("TotalCount must be a boolean value.")
+        else:
+            total = flag
+    if errors:
+        return _parameter_failure(req, errors)
+    versions: dict[str, int | None] = {"minchangeversion": None, "maxchangeversion": None}
+    filters: list[Filter] = []
+    invalid: dict[str, list[str]] = {}
+    descriptor_texts = {d.text for d in resource.descriptor_paths}
+    for name, value in params:
+        if name in ("limit", "offset", "totalCount"):
+            continue
+        low = name.lower()
+        if low in CHANGE_VERSION_PARAMS:
+            version = _parse_int(value)
+            if version is None or version < 0:
+                return _parameter_failure(
+                    req, [f"{name} must be a numeric value greater than or equal to 0."]
+                )
+            versions[low] = version
+            continue
+        field = resource.query_fields.get(low)
+        if field is None:
+            return problem(
+                400,
+                "bad-request",
+                "The request could not be processed. See 'errors' for details.",
+                req.correlation_id,
+                errors=[f"The query field '{name}' is not valid for this resource."],
+            )
+        ok, typed = _typed_filter(value, field.type)
+        if not ok:
+            invalid.setdefault(field.path_texts[0], []).append(
+                f"The value '{value}' is not valid for {name}."
+            )
+            continue
+        lower = any(p in descriptor_texts for p in field.path_texts)
+        filters.append(
+            Filter(field, typed.lower() if lower and isinstance(typed, str) else typed, lower)
+        )
+    if invalid:
+        return problem(
+            400,
+            "data-validation-failed",
+            VALIDATION_DETAIL,
+            req.correlation_id,
+            validation_errors=invalid,
+        )
+    docs, count = state.store.query(
+        resource,
+        filters,
+        offset,
+        limit,
+        versions["minchangeversion"],
+        versions["maxchangeversion"],
+        want_total=total,
+    )
+    render = state.store.render
+    body = b"[" + b",".join(render(d) for d in docs) + b"]"
+    headers = [(b"total-count", str(count).encode())] if total else []
+    return Reply(200, body, JSON, headers)
+
+
+def _content_type_ok(value: str | None) -> bool:
+    if value is None or not value.strip():
+        return True
+    media = value.split(";")[0].strip().lower()
+    return media in ("application/json", "text/json") or media.startswith("application/vnd.ed-fi.")
+
+
+async def _read_document(req: Request, resource: ResourceSchema) -> dict[str, Any] | Reply:
+    """Check the content type and parse the JSON object body, or return the failure."""
+    if not _content_type_ok(req.header(b"content-type")):
+        message = "The value specified in the 'Content-Type' header is not supported by this host."
+        return problem(415, "unsupported-media-type", message, req.correlation_id, errors=[message])
+    raw = await req.body()
+    if raw is None:
+        return Reply(413)
+    if not raw.strip():
+        return problem(
+            400,
+            "data-validation-failed",
+            "A non-empty request body is required.",
+            req.correlation_id,
+        )
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return problem(
+            400,
+            "data-validation-failed",
+            VALIDATION_DETAIL,
+            req.correlation_id,
+            validation_errors={"$": [f"The request body is not valid JSON: {exc}"]},
+        )
+    if not isinstance(parsed, dict):
+        return problem(
+            400,
+            "data-validation-failed",
+            VALIDATION_DETAIL,
+            req.correlation_id,
+            validation_errors={"$": ["The request body must be a JSON object."]},
+        )
+    return parsed
+
+
+def _validate(
+    req: Request, resource: ResourceSchema, body: dict[str, Any]
+) -> dict[str, Any] | Reply:
+    pruned = resource.prune(body)
+    errors = resource.validation_errors(pruned)
+    if errors:
+        return problem(
+            400,
+            "data-validation-failed",
+            VALIDATION_DETAIL,
+            req.correlation_id,
+            validation_errors=errors,
+        )
+    return pruned
+
+
+async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
+    parsed = await _read_document(req, resource)
+    if isinstance(parsed, Reply):
+        return parsed
+    if any(key.lower() == "id" for key in parsed):
+        message = (
+            "Resource identifiers cannot be assigned by the client. "
+            "The 'id' property should not be included in the request body."
+        )
+        return problem(
+            400,
+            "data-validation-failed",
+            "The request data was constructed incorrectly.",
+            req.correlation_id,
+            errors=[message],
+        )
+    body = _validate(req, resource, parsed)
+    if isinstance(body, Reply):
+        return body
+    outcome = state.store.upsert(
+        resource, body, req.header(b"if-match"), req.header(b"if-none-match")
+    )
+    if outcome.document is None or outcome.status not in (200, 201):
+        return _failure(req, outcome)
+    doc = outcome.document
+    return Reply(outcome.status, headers=[_location(req, resource, doc.id), _etag(doc.etag)])
+
+
+async def _put(state: SandboxState, req: Request, resource: ResourceSchema, doc_id: str) -> Reply:
+    parsed = await _read_document(req, resource)
+    if isinstance(parsed, Reply):
+        return parsed
+    body_id = parsed.get("id")
+    if body_id != doc_id:
+        return problem(
+            400,
+            "bad-request",
+            "The request could not be processed. See 'errors' for details.",
+            req.correlation_id,
+            errors=["Request body id must match the id in the url."],
+        )
+    body = _validate(req, resource, parsed)
+    if isinstance(body, Reply):
+        return body
+    outcome = state.store.replace(resource, doc_id, body, req.header(b"if-match"))
+    if outcome.status != 204 or outcome.document is None:
+        return _failure(req, outcome)
+    doc = outcome.document
+    return Reply(204, headers=[_etag(doc.etag), _location(req, resource, doc.id)])

@@ -1,0 +1,208 @@
+"""Contract §4: the Configuration Service routes, on the same port, with or without /config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from dmsload.sandbox.auth import basic_header
+from dmsload.sandbox.testing import SandboxHandle
+
+from .conftest import assert_problem, student
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def cms(client: httpx.Client) -> dict[str, str]:
+    r = client.post(
+        "/config/connect/token",
+        data={
+            "client_id": "DmsConfigurationService",
+            "client_secret": "ValidClientSecret1234567890!Abcd",
+            "grant_type": "client_credentials",
+            "scope": "edfi_admin_api/full_access",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert set(r.json()) == {"access_token", "expires_in", "token_type"}
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_s4_connect_token_bad_client_401(client: httpx.Client) -> None:
+    """§4.1 /connect/token with an invalid client: 401 problem+json."""
+    r = client.post(
+        "/connect/token",
+        data={"client_id": "x", "client_secret": "y", "grant_type": "client_credentials"},
+    )
+    assert r.status_code == 401 and r.json()["status"] == 401
+
+
+def test_s4_info_under_config(client: httpx.Client) -> None:
+    """§4.1 CMS GET /config/ is the CMS info document (DMS discovery stays at GET /)."""
+    assert "applicationName" in client.get("/config/").json()
+    assert "dataModels" in client.get("/").json()
+
+
+def test_s4_v3_requires_bearer(client: httpx.Client) -> None:
+    """§4.2 /v3 routes need a CMS bearer token."""
+    assert client.get("/v3/vendors").status_code == 401
+    dms_token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_header("minimalKey", "minimalSecret")},
+    ).json()["access_token"]
+    assert (
+        client.get("/v3/vendors", headers={"Authorization": f"Bearer {dms_token}"}).status_code
+        == 403
+    )
+
+
+def test_s4_vendor_201_then_200(
+    client: httpx.Client, cms: dict[str, str], sandbox: SandboxHandle
+) -> None:
+    """§4.2 POST /v3/vendors: 201, no body, Location; an existing vendor: 200 + Location."""
+    vendor = {
+        "company": "Sandbox Vendor",
+        "contactName": "A",
+        "contactEmailAddress": "a@example.com",
+        "namespacePrefixes": "uri://ed-fi.org",
+    }
+    r = client.post("/config/v3/vendors", json=vendor, headers=cms)
+    assert r.status_code == 201 and r.content == b""
+    location = r.headers["location"]
+    assert location.startswith(f"{sandbox.base_url}/config/v3/vendors/")
+    again = client.post("/v3/vendors", json=vendor, headers=cms)
+    assert again.status_code == 200
+    assert again.headers["location"].rsplit("/", 1)[1] == location.rsplit("/", 1)[1]
+    got = client.get(location, headers=cms).json()
+    assert got["company"] == "Sandbox Vendor" and isinstance(got["id"], int)
+    assert any(
+        v["company"] == "Sandbox Vendor" for v in client.get("/v3/vendors", headers=cms).json()
+    )
+
+
+def test_s4_data_stores_preseeded_and_post(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2/§1 one data store is preseeded; POST /v3/dataStores → 201 {id, status, title}."""
+    stores = client.get("/v3/dataStores", params={"offset": 0, "limit": 25}, headers=cms).json()
+    assert stores and stores[0]["id"] == 1
+    r = client.post(
+        "/v3/dataStores",
+        json={"dataStoreType": "postgresql", "name": "Second", "connectionString": "host=x"},
+        headers=cms,
+    )
+    assert r.status_code == 201
+    assert set(r.json()) == {"id", "status", "title"} and r.json()["status"] == 201
+
+
+def _vendor(client: httpx.Client, cms: dict[str, str], name: str) -> int:
+    r = client.post(
+        "/v3/vendors",
+        json={
+            "company": name,
+            "contactName": "B",
+            "contactEmailAddress": "b@example.com",
+            "namespacePrefixes": "uri://ed-fi.org",
+        },
+        headers=cms,
+    )
+    return int(r.headers["location"].rsplit("/", 1)[1])
+
+
+def test_s4_application_key_works_at_oauth_token(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2/§4.4 POST /v3/applications → 201 {id,key,secret}; the key works at /oauth/token."""
+    vendor_id = _vendor(client, cms, "App Vendor")
+    r = client.post(
+        "/v3/applications",
+        json={
+            "applicationName": "dmsload",
+            "vendorId": vendor_id,
+            "claimSetName": "E2E-NoFurtherAuthRequiredClaimSet",
+            "educationOrganizationIds": [255901],
+            "dataStoreIds": [1],
+            "profileIds": [],
+        },
+        headers=cms,
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert set(created) == {"id", "key", "secret"}
+    assert r.headers["location"].endswith(f"/v3/applications/{created['id']}")
+    token = client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_header(created["key"], created["secret"])},
+    )
+    assert token.status_code == 200
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert (
+        client.post("/data/ed-fi/students", json=student("APP1"), headers=headers).status_code
+        == 201
+    )
+
+
+def test_s4_application_requires_data_store_ids(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2 dataStoreIds are required: 400 validation when absent."""
+    vendor_id = _vendor(client, cms, "No Store Vendor")
+    r = client.post(
+        "/v3/applications",
+        json={"applicationName": "x", "vendorId": vendor_id, "claimSetName": "SeedLoader"},
+        headers=cms,
+    )
+    assert r.status_code == 400 and "$.dataStoreIds" in r.json()["validationErrors"]
+
+
+@pytest.mark.parametrize("field,value", [("vendorId", 999), ("dataStoreIds", [999])])
+def test_s4_application_unknown_reference_409(
+    client: httpx.Client, cms: dict[str, str], field: str, value: object
+) -> None:
+    """§4.2 an unknown vendor or data store: 409."""
+    body = {
+        "applicationName": "x",
+        "vendorId": _vendor(client, cms, "Conflict Vendor"),
+        "claimSetName": "SeedLoader",
+        "dataStoreIds": [1],
+        field: value,
+    }
+    assert client.post("/v3/applications", json=body, headers=cms).status_code == 409
+
+
+def test_s4_claim_sets_builtin_and_uploaded(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2/§4.3 GET /v3/claimSets lists built-ins; upload-claims adds the unified claim set."""
+    names = {
+        c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()
+    }
+    assert {"E2E-NoFurtherAuthRequiredClaimSet", "SeedLoader", "SISVendor"} <= names
+    upload = orjson.loads((REPO / "config" / "performance-test-claimset.json").read_bytes())
+    r = client.post("/config/management/upload-claims", json=upload, headers=cms)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["success"] is True and body["errors"] is None and body["reloadId"]
+    names = {
+        c["name"] for c in client.get("/v3/claimSets", params={"limit": 100}, headers=cms).json()
+    }
+    assert "DmsLoadPerformanceTest" in names and "SeedLoader" in names
+
+
+def test_s4_upload_claims_needs_wrapper_and_token(
+    client: httpx.Client, cms: dict[str, str]
+) -> None:
+    """§4.3 upload-claims: an unwrapped body is 400; no bearer token is 401."""
+    unwrapped = {
+        "claimSets": [{"claimSetName": "X", "isSystemReserved": False}],
+        "claimsHierarchy": [],
+    }
+    r = client.post("/management/upload-claims", json=unwrapped, headers=cms)
+    assert r.status_code == 400 and r.json()["validationErrors"]
+    assert client.post("/management/upload-claims", json={"claims": unwrapped}).status_code == 401
+
+
+def test_s4_problem_envelope_on_cms(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2 CMS errors use the same problem-details envelope."""
+    r = client.post("/v3/vendors", json={"contactName": "x"}, headers=cms)
+    assert_problem(
+        r, 400, "urn:ed-fi:api:bad-request:data-validation-failed", "Data Validation Failed"
+    )
