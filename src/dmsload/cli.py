@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -76,7 +77,7 @@ def _load(
 
 
 ProfileArg = Annotated[
-    Path, typer.Argument(help="The TOML profile, e.g. profiles/smoke.toml.", show_default=False)
+    Path, typer.Argument(help="The TOML profile, e.g. profiles/demo.toml.", show_default=False)
 ]
 VusOpt = Annotated[
     int | None, typer.Option("--vus", min=1, help="Override the VUs of a one-scenario profile.")
@@ -98,6 +99,13 @@ TimeScaleOpt = Annotated[
 ]
 
 
+class SummaryMode(enum.StrEnum):
+    """How much the end-of-test summary shows."""
+
+    COMPACT = "compact"
+    FULL = "full"
+
+
 @app.command()
 def validate(
     profile: ProfileArg,
@@ -110,9 +118,9 @@ def validate(
 
     Examples:
 
-      dmsload validate profiles/spike.toml
+      dmsload validate profiles/demo.toml
 
-      dmsload validate profiles/sustained.toml --time-scale 0.01
+      dmsload validate profiles/demo.toml --time-scale 0.5
     """
     loaded = _load(profile, vus, duration, iterations, time_scale)
     for line in render_plan(loaded):
@@ -150,6 +158,13 @@ def run(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain summary for CI logs.")
     ] = False,
+    summary_mode: Annotated[
+        SummaryMode,
+        typer.Option(
+            "--summary-mode",
+            help="compact (k6's default) or full: every metric, and a section per scenario.",
+        ),
+    ] = SummaryMode.COMPACT,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
     ] = False,
@@ -161,11 +176,11 @@ def run(
 
     Examples:
 
-      dmsload run profiles/smoke.toml
+      dmsload run profiles/demo.toml
 
-      dmsload run profiles/sustained.toml --time-scale 0.01 --summary-export summary.json
+      dmsload run profiles/demo.toml --time-scale 0.5 --summary-export summary.json
 
-      dmsload run profiles/baseline.toml --vus 5 --duration 30s -v
+      dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
     """
     loaded = _load(profile, vus, duration, iterations, time_scale)
     result = run_profile(loaded, RunOptions(quiet=quiet, verbose=verbose, insecure=insecure))
@@ -185,6 +200,7 @@ def run(
         scenarios=result.scenario_names,
         interrupted=result.interrupted,
         notes=notes,
+        mode=summary_mode.value,
     )
     exported = _write_outputs(result, ctx, summary_export)
     console = Console(no_color=no_color, highlight=False, soft_wrap=True)

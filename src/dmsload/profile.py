@@ -234,8 +234,15 @@ def _issues_from_validation(
 ) -> list[ProfileIssue]:
     issues = []
     for err in error.errors():
-        loc = [*prefix, *_clean_loc(err["loc"])]
         kind = err["type"]
+        raw_loc = err["loc"]
+        if raw_loc and raw_loc[0] == "thresholds" and len(raw_loc) > 3:
+            # str | table union: report only the branch that matches what was written
+            if raw_loc[3] == "str" and not isinstance(err.get("input"), str):
+                continue
+            if raw_loc[3] == "_ThresholdSpec" and isinstance(err.get("input"), str):
+                continue
+        loc = [*prefix, *_clean_loc(raw_loc)]
         message = err["msg"]
         if kind == "missing":
             issues.append(ProfileIssue(_format_loc(loc), "is required", has_value=False))
@@ -292,22 +299,22 @@ def _shortcut_scenario(model: _ProfileModel) -> tuple[dict[str, Any] | None, lis
 
 def _build_shortcut(cfg: dict[str, Any], model: _ProfileModel) -> ExecutorConfig:
     kind = cfg.pop("executor")
-    cls: type[ExecutorConfig] = {
+    classes: dict[str, type[ExecutorConfig]] = {
         "shared-iterations": SharedIterationsConfig,
         "constant-vus": ConstantVUsConfig,
         "ramping-vus": RampingVUsConfig,
         "per-vu-iterations": PerVUIterationsConfig,
-    }[kind]
-    return cls.model_construct(
-        executor=kind,
-        **{
-            **{k: v.default for k, v in cls.model_fields.items() if not v.is_required()},
-            **cfg,
-            "tags": {},
-            "workload": None,
-            "options": None,
-        },
-    )
+    }
+    cls = classes[kind]
+    values: dict[str, Any] = {
+        **{k: v.default for k, v in cls.model_fields.items() if not v.is_required()},
+        **cfg,
+        "executor": kind,
+        "tags": {},
+        "workload": None,
+        "options": None,
+    }
+    return cls.model_construct(**values)
 
 
 def _check_trend_stats(stats: Sequence[str]) -> list[ProfileIssue]:
@@ -369,6 +376,35 @@ def _parse_thresholds(
     return parsed, issues
 
 
+def _threshold_issues_alone(
+    document: Mapping[str, Any], workloads: Mapping[str, WorkloadSpec]
+) -> list[ProfileIssue]:
+    """Threshold problems in a document that failed validation elsewhere, so that every
+    problem is reported at once; entries that are themselves malformed are skipped."""
+    raw = document.get("thresholds")
+    if not isinstance(raw, dict):
+        return []
+    kinds: dict[str, MetricKind] = dict(BUILTIN_KINDS)
+    for spec in workloads.values():
+        for metric, (kind, _contains) in spec.metrics.items():
+            kinds.setdefault(metric, kind)
+    usable: dict[str, list[str | _ThresholdSpec]] = {}
+    for selector, entries in raw.items():
+        if not isinstance(selector, str) or not isinstance(entries, list):
+            continue
+        items: list[str | _ThresholdSpec] = []
+        for entry in entries:
+            if isinstance(entry, str):
+                items.append(entry)
+                continue
+            try:
+                items.append(_ThresholdSpec.model_validate(entry))
+            except ValidationError:
+                continue
+        usable[selector] = items
+    return _parse_thresholds(usable, kinds)[1]
+
+
 def load_profile(path: Path, workloads: Mapping[str, WorkloadSpec]) -> Profile:
     """Read, validate and resolve a profile; raise ProfileError listing every problem."""
     source = str(path)
@@ -417,7 +453,10 @@ def profile_from_mapping(
     try:
         model = _ProfileModel.model_validate(document)
     except ValidationError as exc:
-        raise ProfileError(source, _issues_from_validation(exc)) from None
+        found = _issues_from_validation(exc)
+        seen = {issue.path for issue in found}
+        found += [i for i in _threshold_issues_alone(document, workloads) if i.path not in seen]
+        raise ProfileError(source, found) from None
 
     configs: dict[str, ExecutorConfig] = dict(model.scenarios)
     shortcut, shortcut_issues = _shortcut_scenario(model)
@@ -536,7 +575,7 @@ def apply_overrides(
         )
     ((name, scenario),) = profile.scenarios.items()
     old = scenario.config
-    keep = {
+    keep: dict[str, Any] = {
         "start_time": old.start_time,
         "graceful_stop": old.graceful_stop,
         "tags": old.tags,
@@ -547,7 +586,7 @@ def apply_overrides(
     new_vus = vus or old_vus
     config: ExecutorConfig
     if iterations is not None:
-        max_duration = duration_ns or getattr(old, "max_duration", 600 * NS_PER_S)
+        max_duration: int = duration_ns or getattr(old, "max_duration", None) or 600 * NS_PER_S
         config = SharedIterationsConfig.model_construct(
             executor="shared-iterations",
             vus=new_vus,

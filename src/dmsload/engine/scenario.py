@@ -78,6 +78,9 @@ class ScenarioRuntime:
         self.start_ns = perf_counter_ns()
         self._t0 = anyio.current_time()
         self.progress.started = True
+        # a zero sample, so that `dropped_iterations: count<1` judges a run that dropped none
+        # (k6 would have no samples and pass it silently; dmsload would say "no data")
+        self.registry.add(self.metrics.dropped_iterations, 0.0, self.tags)
 
     def elapsed_ns(self) -> int:
         """Nanoseconds since the scenario began."""

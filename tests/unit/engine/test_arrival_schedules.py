@@ -78,12 +78,14 @@ def test_ramp_down_solves_the_area_equation() -> None:
 
 
 def test_fractions_carry_into_the_next_stage() -> None:
-    # 3/s for 1.5s is 4.5 iterations: 4 in the stage, the 5th needs 0.5 more at 2/s → 1.75s
+    # 3/s for 1.5s is 4.5 iterations: 4 in the flat stage; the 5th needs 0.5 more in the ramp
+    # from 3/s to 2/s, where the area is 3x - x^2/2: x = 3 - sqrt(9 - 2*0.5)
     offsets = list(due_offsets_ns(3, _stages((3, "1500ms"), (2, "1s")), S))
     assert offsets[:4] == [333_333_333, 666_666_666, 1_000_000_000, 1_333_333_333]
-    assert offsets[4] == 1_750_000_000
-    assert offsets[5] == 2_250_000_000
-    assert len(offsets) == 6  # 4.5 + 2 = 6.5 → 6 whole iterations
+    assert offsets[4] == 1_500_000_000 + int((3 - math.sqrt(8)) * S)
+    assert offsets[5] == 1_500_000_000 + int((3 - math.sqrt(6)) * S)
+    assert offsets[6] == 2_500_000_000  # the ramp adds 2.5: 4.5 + 2.5 = 7 iterations
+    assert len(offsets) == 7
 
 
 def test_mixed_stages_total() -> None:
@@ -91,7 +93,7 @@ def test_mixed_stages_total() -> None:
     offsets = list(due_offsets_ns(10, stages, S))
     assert len(offsets) == ramping_planned(10, stages, S) == 10 + 15 + 40 + 40
     assert offsets == sorted(offsets)
-    assert offsets[-1] < 8 * S
+    assert offsets[-1] == 8 * S  # the area reaches 105 exactly at the end
 
 
 def test_time_unit_scales_the_rate() -> None:

@@ -107,6 +107,7 @@ def test_each_vu_starts_on_the_straight_line() -> None:
 
 
 def test_fractional_offsets_truncate_like_go() -> None:
-    # 3 VUs over 1s: starts at 1/3 s and 2/3 s, truncated to whole ns
+    # 3 VUs over 1s: k6 computes end - D*(t-n)/(t-f) with Go's truncating int64 division,
+    # so the truncated part is subtracted: 1s - 666_666_666ns and 1s - 333_333_333ns
     steps = raw_execution_steps(0, _stages((3, 1)), zero_end=False)
-    assert steps == [Step(0, 0), Step(333_333_333, 1), Step(666_666_666, 2), Step(S, 3)]
+    assert steps == [Step(0, 0), Step(333_333_334, 1), Step(666_666_667, 2), Step(S, 3)]

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.lowlevel
-from anyio.streams.memory import MemoryObjectReceiveStream
 from pydantic import Field
 
 from dmsload.durations import NS_PER_S, format_duration
@@ -16,6 +15,16 @@ from dmsload.engine.executors.base import Duration, ExecutorConfig, alias
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
     from dmsload.engine.vu import VU
+
+
+class _IdleVU:
+    """A VU waiting for its next iteration: the scheduler fills `intended_ns` and wakes it."""
+
+    __slots__ = ("intended_ns", "wake")
+
+    def __init__(self) -> None:
+        self.wake = anyio.Event()
+        self.intended_ns: int | None = None
 
 
 async def run_arrivals(
@@ -31,17 +40,24 @@ async def run_arrivals(
     As k6: when no VU is idle the iteration is dropped (counted in `dropped_iterations`,
     never queued or retried) and, below `max_vus`, one more VU is started. Each iteration
     carries its intended start so latency can be measured from it (coordinated omission).
+    A VU rejoins the idle list synchronously when its iteration ends, so no hand-off is lost
+    to scheduling delays.
     """
-    send, receive = anyio.create_memory_object_stream[int](0)
+    idle: list[_IdleVU] = []
+    closing = False
     allocated = 0
     warned = False
 
-    async def worker(vu: VU, inbox: MemoryObjectReceiveStream[int]) -> None:
+    async def worker(vu: VU) -> None:
         rt.progress.active_vus += 1
         try:
-            async with inbox:
-                async for intended_ns in inbox:
-                    await rt.iterate(vu, intended_ns)
+            while not closing:
+                slot = _IdleVU()
+                idle.append(slot)
+                await slot.wake.wait()
+                if slot.intended_ns is None:
+                    break
+                await rt.iterate(vu, slot.intended_ns)
         finally:
             rt.progress.active_vus -= 1
             await rt.release_vu(vu)
@@ -52,22 +68,26 @@ async def run_arrivals(
             def spawn() -> None:
                 nonlocal allocated
                 allocated += 1
-                tg.start_soon(worker, rt.new_vu(), receive.clone())
+                tg.start_soon(worker, rt.new_vu())
 
             for _ in range(pre_allocated_vus):
                 spawn()
-            await anyio.lowlevel.checkpoint()  # let the workers reach their inbox
-            async with send:
+            for _ in range(1000):  # let the pre-allocated VUs reach the idle list
+                if len(idle) >= pre_allocated_vus:
+                    break
+                await anyio.lowlevel.checkpoint()
+            try:
                 for due in due_offsets_ns:
-                    if due >= regular_ns:
+                    if due > regular_ns:
                         break
                     if not await rt.sleep_until(due):
                         break
-                    try:
-                        send.send_nowait(rt.start_ns + due)
+                    if idle:
+                        slot = idle.pop()
+                        slot.intended_ns = rt.start_ns + due
+                        slot.wake.set()
                         continue
-                    except anyio.WouldBlock:
-                        rt.drop(1)
+                    rt.drop(1)
                     if allocated < max_vus:
                         spawn()
                     elif not warned:
@@ -76,7 +96,10 @@ async def run_arrivals(
                             f"Insufficient VUs, reached {max_vus} active VUs and cannot "
                             "initialize more"
                         )
-                receive.close()
+            finally:
+                closing = True
+                while idle:
+                    idle.pop().wake.set()
 
 
 class ArrivalRateConfig(ExecutorConfig):

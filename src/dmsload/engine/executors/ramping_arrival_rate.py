@@ -22,44 +22,50 @@ def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> I
     The first iteration is due at area 1 (not at t=0). In a ramp from rate f to t over D the
     offset in the stage is x = (f*D - sqrt(D*(f^2*D + 2*(n-done)*(t-f)))) / (f - t); in a flat
     stage x = (n-done)/rate. Fractions of an iteration carry into the next stage.
+
+    Computed in integers (areas are kept in units of 1/(2*time_unit), the root with isqrt), so
+    offsets are exact to the nanosecond where k6's float64 arithmetic drifts.
     """
-    unit = float(time_unit_ns)
+    two_unit = 2 * time_unit_ns
     stage_start = 0
-    done = 0.0
-    end_count = 0.0
-    i = 1.0
-    from_rate = start_rate / unit
+    done2 = 0  # the area of the stages so far, times 2*time_unit
+    i = 1
+    from_rate = start_rate
     for stage in stages:
-        to_rate = stage.target / unit
-        duration = float(stage.duration)
+        to_rate = stage.target
+        duration = stage.duration
+        end2 = done2 + duration * (from_rate + to_rate)
         if from_rate != to_rate:
-            end_count += duration * ((to_rate - from_rate) / 2 + from_rate)
-            while i <= end_count:
-                radicand = duration * (
-                    from_rate * from_rate * duration + 2 * (i - done) * (to_rate - from_rate)
-                )
-                root = math.sqrt(radicand) if radicand > 0 else 0.0
-                x = (from_rate * duration - root) / (from_rate - to_rate)
-                yield int(x) + stage_start
+            base = from_rate * from_rate * duration
+            slope = to_rate - from_rate
+            while i * two_unit <= end2:
+                radicand = duration * (base + (i * two_unit - done2) * slope)
+                root = math.isqrt(radicand) if radicand > 0 else 0
+                if from_rate > to_rate:
+                    if root * root < radicand:  # the root is subtracted: round it up
+                        root += 1
+                    offset = (from_rate * duration - root) // (from_rate - to_rate)
+                else:
+                    offset = (root - from_rate * duration) // (to_rate - from_rate)
+                yield stage_start + offset
                 i += 1
         else:
-            end_count += duration * to_rate
-            while i <= end_count:
-                yield int((i - done) / to_rate) + stage_start
+            while i * two_unit <= end2:
+                yield stage_start + (i * two_unit - done2) // (2 * to_rate)
                 i += 1
-        done = end_count
+        done2 = end2
         from_rate = to_rate
-        stage_start += stage.duration
+        stage_start += duration
 
 
 def planned_iterations(start_rate: int, stages: list[Stage], time_unit_ns: int) -> int:
     """How many iterations the stages plan (the whole area under the rate line)."""
-    area = 0.0
-    rate = float(start_rate)
+    area2 = 0
+    rate = start_rate
     for stage in stages:
-        area += stage.duration * (rate + stage.target) / 2 / time_unit_ns
-        rate = float(stage.target)
-    return int(area + 1e-9)
+        area2 += stage.duration * (rate + stage.target)
+        rate = stage.target
+    return area2 // (2 * time_unit_ns)
 
 
 class RampingArrivalRateConfig(ArrivalRateConfig):

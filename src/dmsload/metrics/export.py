@@ -1,0 +1,110 @@
+"""`--summary-export`: k6's legacy JSON summary (`summary-wrapper.js: oldJSONSummary`).
+
+Each metric is flattened to its values; a Rate's `rate` is named `value`; trend values are in
+milliseconds; `thresholds` maps each expression to True when it FAILED (k6's polarity).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from dmsload.metrics.kinds import MetricKind, TagSet
+from dmsload.metrics.registry import MetricView, Registry
+from dmsload.metrics.sinks import RateSink
+from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext
+from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
+
+
+def _group_id(path: str) -> str:
+    return hashlib.md5(path.encode(), usedforsecurity=False).hexdigest()
+
+
+def metric_values(view: MetricView, elapsed_s: float, trend_stats: Sequence[str]) -> dict[str, Any]:
+    """A metric's flattened values in k6's legacy export shape."""
+    kind = view.kind
+    if kind is MetricKind.TREND:
+        return {stat: view.value(stat, elapsed_s) for stat in trend_stats}
+    if kind is MetricKind.COUNTER:
+        total = view.counter_total()
+        return {"count": total, "rate": total / elapsed_s if elapsed_s > 0 else 0.0}
+    if kind is MetricKind.RATE:
+        trues, samples = view.rate_parts()
+        return {
+            "passes": trues,
+            "fails": samples - trues,
+            "value": trues / samples if samples else 0.0,
+        }
+    gauge = view.gauge()
+    return {"value": gauge.value, "min": gauge.min, "max": gauge.max}
+
+
+def _root_group(registry: Registry) -> dict[str, Any]:
+    checks: dict[str, dict[str, Any]] = {}
+    metric = registry.get("checks")
+    if metric is not None:
+        for tags, sink in metric.series.items():
+            assert isinstance(sink, RateSink)
+            name = dict(tags).get("check", "")
+            path = f"::{name}"
+            entry = checks.setdefault(
+                name, {"name": name, "path": path, "id": _group_id(path), "passes": 0, "fails": 0}
+            )
+            entry["passes"] += sink.trues
+            entry["fails"] += sink.samples - sink.trues
+    return {"name": "", "path": "", "id": _group_id(""), "groups": {}, "checks": checks}
+
+
+def _selector(name: str, tags: TagSet) -> str:
+    if not tags:
+        return name
+    return name + "{" + ",".join(f"{key}:{value}" for key, value in tags) + "}"
+
+
+def k6_legacy_summary(
+    registry: Registry, results: Sequence[ThresholdResult], ctx: SummaryContext
+) -> dict[str, Any]:
+    """The whole export document."""
+    wanted: list[tuple[str, TagSet]] = [
+        (metric.name, ()) for metric in registry.metrics() if metric.series
+    ]
+    wanted.append(("http_req_duration", EXPECTED_SUBMETRIC))
+    for result in results:
+        parsed = parse_metric_selector(result.selector)
+        if parsed not in wanted:
+            wanted.append(parsed)
+    metrics: dict[str, dict[str, Any]] = {}
+    for name, tags in wanted:
+        view = registry.view(name, tags)
+        if view is None or view.count == 0:
+            continue
+        metrics[_selector(name, tags)] = metric_values(view, ctx.elapsed_s, ctx.trend_stats)
+    for result in results:
+        name, tags = parse_metric_selector(result.selector)
+        key = _selector(name, tags)
+        entry = metrics.setdefault(key, {})
+        entry.setdefault("thresholds", {})[result.threshold.source] = result.ok is False
+    return {"root_group": _root_group(registry), "metrics": metrics}
+
+
+def write_json_atomically(path: Path, document: Any) -> None:
+    """Write JSON next to `path` and rename it into place, so readers never see half a file."""
+    data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(data + b"\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_k6_summary_export(
+    path: Path, registry: Registry, results: Sequence[ThresholdResult], ctx: SummaryContext
+) -> None:
+    """Write `--summary-export`."""
+    write_json_atomically(path, k6_legacy_summary(registry, results, ctx))

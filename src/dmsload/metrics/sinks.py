@@ -1,0 +1,230 @@
+"""Where one series' samples accumulate: Counter, Gauge, Rate and HDR-backed Trend sinks.
+
+Memory is constant in run length: a Counter, Gauge or Rate keeps a few numbers, a Trend keeps
+exact count/sum/min/max plus one HDR histogram (microseconds, 3 significant digits) and a
+bounded buffer of samples not yet folded into it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from dmsload.metrics.kinds import MetricError, MetricKind
+
+HDR_LOWEST_US = 1
+HDR_HIGHEST_US = 3_600_000_000
+"""One hour, in µs: the largest trend value the histograms hold exactly; larger ones clamp."""
+HDR_SIGNIFICANT_FIGURES = 3
+TREND_SCALE = 1000
+"""Trends store value × 1000 as integers: µs for time trends (shown in ms), milli-units else."""
+_FLUSH_AT = 2048
+
+
+def new_histogram() -> Any:
+    """An empty histogram with dmsload's range and precision."""
+    return HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_SIGNIFICANT_FIGURES)
+
+
+class CounterSink:
+    """A running sum (k6 Counter)."""
+
+    __slots__ = ("samples", "total")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.samples = 0
+
+    def add(self, value: float) -> None:
+        """Add a sample."""
+        self.total += value
+        self.samples += 1
+
+    def merge(self, other: CounterSink) -> None:
+        """Fold another counter into this one."""
+        self.total += other.total
+        self.samples += other.samples
+
+
+class GaugeSink:
+    """The last value set, with the smallest and largest seen (k6 Gauge)."""
+
+    __slots__ = ("max", "min", "samples", "set_at_ns", "value")
+
+    def __init__(self) -> None:
+        self.value = 0.0
+        self.min = float("inf")
+        self.max = float("-inf")
+        self.samples = 0
+        self.set_at_ns = 0
+
+    def add(self, value: float) -> None:
+        """Set the gauge."""
+        self.value = value
+        self.samples += 1
+        self.set_at_ns = time.monotonic_ns()
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+
+    def merge(self, other: GaugeSink) -> None:
+        """Fold another gauge in: the later value wins, min and max combine."""
+        if other.samples == 0:
+            return
+        if other.set_at_ns >= self.set_at_ns:
+            self.value = other.value
+            self.set_at_ns = other.set_at_ns
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.samples += other.samples
+
+
+class RateSink:
+    """The share of non-zero samples (k6 Rate)."""
+
+    __slots__ = ("samples", "trues")
+
+    def __init__(self) -> None:
+        self.trues = 0
+        self.samples = 0
+
+    def add(self, value: float) -> None:
+        """Add a sample: non-zero counts as true."""
+        self.samples += 1
+        if value:
+            self.trues += 1
+
+    def merge(self, other: RateSink) -> None:
+        """Fold another rate in."""
+        self.trues += other.trues
+        self.samples += other.samples
+
+    @property
+    def rate(self) -> float:
+        """trues / samples (0 with no samples)."""
+        return self.trues / self.samples if self.samples else 0.0
+
+
+class TrendSink:
+    """Exact count, sum, min and max, and an HDR histogram for percentiles (k6 Trend).
+
+    Samples are integers in scaled units (see TREND_SCALE). They are buffered and folded into
+    the histogram in batches, which costs a fraction of recording them one at a time.
+    """
+
+    __slots__ = ("_hist", "_pending", "clamped", "max", "min", "samples", "sum")
+
+    def __init__(self) -> None:
+        self.samples = 0
+        self.sum = 0
+        self.min = 0
+        self.max = 0
+        self.clamped = 0
+        self._pending: list[int] = []
+        self._hist: Any = None
+
+    def add(self, value: float) -> None:
+        """Add a sample in display units (ms for time trends)."""
+        if value < 0:
+            raise MetricError(f"trend values must be >= 0 (got {value})")
+        self.add_scaled(round(value * TREND_SCALE))
+
+    def add_scaled(self, value: int) -> None:
+        """Add a sample already in scaled units (µs for time trends); the engine's fast path."""
+        if value < 0:
+            value = 0
+        if self.samples == 0 or value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        self.samples += 1
+        self.sum += value
+        pending = self._pending
+        pending.append(value)
+        if len(pending) >= _FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        hist = self._hist
+        if hist is None:
+            hist = self._hist = new_histogram()
+        self.clamped += record_many(hist, pending)
+        pending.clear()
+
+    def histogram(self) -> Any:
+        """The HDR histogram with every sample folded in (shared; do not modify)."""
+        self._flush()
+        if self._hist is None:
+            self._hist = new_histogram()
+        return self._hist
+
+    def merge(self, other: TrendSink) -> None:
+        """Fold another trend in, losslessly."""
+        if other.samples == 0:
+            return
+        if self.samples == 0 or other.min < self.min:
+            self.min = other.min
+        self.max = max(self.max, other.max)
+        self.samples += other.samples
+        self.sum += other.sum
+        self.clamped += other.clamped
+        self._flush()
+        if self._hist is None:
+            self._hist = new_histogram()
+        self._hist.add(other.histogram())
+
+
+def record_many(hist: Any, values: Iterable[int]) -> int:
+    """Record values into an HdrHistogram at once; returns how many were clamped to its top.
+
+    Computes the same counts index as `HdrHistogram.record_value` (checked by a unit test)
+    without its per-call overhead.
+    """
+    counts = hist.counts
+    mask = hist.sub_bucket_mask
+    unit = hist.unit_magnitude
+    half_magnitude = hist.sub_bucket_half_count_magnitude
+    half = hist.sub_bucket_half_count
+    shift = unit + half_magnitude + 1
+    highest = hist.highest_trackable_value
+    clamped = 0
+    recorded = 0
+    low = hist.min_value
+    high = hist.max_value
+    for value in values:
+        if value > highest:
+            value = highest
+            clamped += 1
+        bucket = (value | mask).bit_length() - shift
+        counts[((bucket + 1) << half_magnitude) + (value >> (bucket + unit)) - half] += 1
+        recorded += 1
+        if value < low:
+            low = value
+        if value > high:
+            high = value
+    hist.total_count += recorded
+    hist.min_value = low
+    hist.max_value = high
+    return clamped
+
+
+Sink = CounterSink | GaugeSink | RateSink | TrendSink
+
+_SINKS: dict[MetricKind, type[CounterSink] | type[GaugeSink] | type[RateSink] | type[TrendSink]] = {
+    MetricKind.COUNTER: CounterSink,
+    MetricKind.GAUGE: GaugeSink,
+    MetricKind.RATE: RateSink,
+    MetricKind.TREND: TrendSink,
+}
+
+
+def new_sink(kind: MetricKind) -> Sink:
+    """An empty sink for a metric kind."""
+    return _SINKS[kind]()

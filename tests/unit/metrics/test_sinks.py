@@ -1,0 +1,104 @@
+"""Sinks: exact stats, HDR percentiles, batched recording equal to hdrhistogram's own."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dmsload.metrics.kinds import MetricError
+from dmsload.metrics.sinks import (
+    HDR_HIGHEST_US,
+    CounterSink,
+    GaugeSink,
+    RateSink,
+    TrendSink,
+    new_histogram,
+    record_many,
+)
+
+
+def test_record_many_matches_record_value_bucket_for_bucket() -> None:
+    rng = random.Random(7)
+    values = [rng.randint(0, 5_000_000) for _ in range(5000)]
+    values += [0, 1, 2047, 2048, 4095, 4096, 10**9, HDR_HIGHEST_US]
+    ours, theirs = new_histogram(), new_histogram()
+    assert record_many(ours, values) == 0
+    for value in values:
+        assert theirs.record_value(value)
+    assert list(ours.counts) == list(theirs.counts)
+    assert ours.total_count == theirs.total_count == len(values)
+    assert ours.get_min_value() == theirs.get_min_value()
+    assert ours.get_max_value() == theirs.get_max_value()
+    for pct in (50, 90, 99, 99.9):
+        assert ours.get_value_at_percentile(pct) == theirs.get_value_at_percentile(pct)
+
+
+def test_values_above_the_range_are_clamped_and_counted() -> None:
+    hist = new_histogram()
+    assert record_many(hist, [HDR_HIGHEST_US * 2, 5]) == 1
+    assert hist.total_count == 2
+
+
+def test_trend_keeps_exact_stats_and_percentiles_within_hdr_precision() -> None:
+    rng = random.Random(1)
+    values = [rng.randint(100, 2_000_000) for _ in range(20_000)]
+    sink = TrendSink()
+    for value in values:
+        sink.add_scaled(value)
+    assert sink.samples == len(values)
+    assert sink.sum == sum(values)
+    assert sink.min == min(values)
+    assert sink.max == max(values)
+    ordered = sorted(values)
+    hist = sink.histogram()
+    for pct in (50, 95, 99):
+        exact = ordered[int(pct / 100 * len(ordered)) - 1]
+        assert hist.get_value_at_percentile(pct) == pytest.approx(exact, rel=2e-3)
+
+
+def test_trend_memory_is_bounded_by_the_flush_batch() -> None:
+    sink = TrendSink()
+    for value in range(100_000):
+        sink.add_scaled(value % 997)
+    assert len(sink._pending) < 2048
+    assert sink.histogram().total_count == 100_000
+
+
+def test_trend_add_takes_display_units_and_refuses_negatives() -> None:
+    sink = TrendSink()
+    sink.add(1.5)  # 1.5 ms
+    assert sink.sum == 1500
+    with pytest.raises(MetricError, match=">= 0"):
+        sink.add(-1)
+
+
+def test_trend_merge_is_lossless() -> None:
+    left, right, both = TrendSink(), TrendSink(), TrendSink()
+    for value in range(1, 3000):
+        (left if value % 2 else right).add_scaled(value)
+        both.add_scaled(value)
+    left.merge(right)
+    assert (left.samples, left.sum, left.min, left.max) == (
+        both.samples,
+        both.sum,
+        both.min,
+        both.max,
+    )
+    assert list(left.histogram().counts) == list(both.histogram().counts)
+
+
+def test_counter_gauge_and_rate() -> None:
+    counter = CounterSink()
+    counter.add(2)
+    counter.add(3)
+    assert (counter.total, counter.samples) == (5, 2)
+    gauge = GaugeSink()
+    for value in (3, 9, 1, 4):
+        gauge.add(value)
+    assert (gauge.value, gauge.min, gauge.max) == (4, 1, 9)
+    rate = RateSink()
+    for value in (1, 0, 1, 1):
+        rate.add(value)
+    assert (rate.trues, rate.samples, rate.rate) == (3, 4, 0.75)
+    assert RateSink().rate == 0.0
