@@ -7,9 +7,11 @@ import itertools
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from pathlib import Path
 from time import perf_counter_ns
 from typing import TextIO
 
@@ -135,7 +137,11 @@ class Runner:
         )
 
     def _on_iteration_error(self, scenario: str, exc: BaseException) -> None:
-        self._log(f"dmsload: iteration error in scenario {scenario}: {type(exc).__name__}: {exc}")
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+        self._log(
+            f"dmsload: iteration error in scenario {scenario}: {type(exc).__name__}: {exc}{where}"
+        )
 
     def _build_runtimes(self) -> list[ScenarioRuntime]:
         ssl_context = shared_ssl_context(verify=not self.options.insecure)
@@ -258,7 +264,8 @@ class Runner:
                         scenarios.start_soon(self._scenario, rt)
                 outer.cancel_scope.cancel()
         except Exception as exc:  # the run must still reach the summary
-            error = f"{type(exc).__name__}: {exc}"
+            leaf = _first_leaf(exc)
+            error = f"{type(leaf).__name__}: {leaf}"
             self._log(f"dmsload: the run failed: {error}")
         elapsed = self.elapsed_s()
         if printer is not None:
@@ -283,6 +290,13 @@ class Runner:
             scenario_names=[rt.name for rt in self._runtimes],
             error=error,
         )
+
+
+def _first_leaf(exc: BaseException) -> BaseException:
+    """The first real exception inside (possibly nested) task-group exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 async def _sleep_or_stop(rt: ScenarioRuntime, until_ns: int) -> bool:

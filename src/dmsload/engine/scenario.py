@@ -18,6 +18,10 @@ from dmsload.workloads.base import Workload
 IterationErrorSink = Callable[[str, BaseException], None]
 
 
+_SLEEP_SLICE_S = 0.1
+_TIMER_RESOLUTION_S = 0.001
+
+
 @dataclass
 class ScenarioProgress:
     """Live counters of one scenario, read by the progress line and the summary."""
@@ -91,11 +95,20 @@ class ScenarioRuntime:
         return self._t0 + offset_ns / 1e9
 
     async def sleep_until(self, offset_ns: int) -> bool:
-        """Sleep until `offset_ns` after the start; False if a stop came first."""
-        delay = (self.start_ns + offset_ns - perf_counter_ns()) / 1e9
-        if delay > 0 and not self.stopping:
-            with anyio.move_on_after(delay):
-                await self.stop_event.wait()
+        """Sleep until `offset_ns` after the start; False if a stop came first.
+
+        Plain sleeps in slices of at most 100 ms, checking for a stop between them. uvloop
+        truncates timer delays to whole milliseconds, so a sub-millisecond sleep would return
+        at once and the loop would spin; each sleep is therefore rounded up by the timer's
+        resolution: a wake-up is late by under 1 ms, never early, and the schedule stays
+        absolute. (A cancel scope with a deadline spins the same way inside anyio.)
+        """
+        target = self.start_ns + offset_ns
+        while not self.stopping:
+            delay = (target - perf_counter_ns()) / 1e9
+            if delay <= 0:
+                break
+            await anyio.sleep(min(delay, _SLEEP_SLICE_S) + _TIMER_RESOLUTION_S)
         return not self.stopping
 
     def deadline_scope(self, offset_ns: int) -> anyio.CancelScope:

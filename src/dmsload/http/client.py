@@ -11,11 +11,14 @@ from typing import Any
 import httpx
 import orjson
 
+from dmsload import __version__
 from dmsload.http.timing import RequestTiming
+from dmsload.http.transport import TIMING_EXTENSION, VUTransport
 from dmsload.metrics import BuiltinMetrics, Registry, TagSet, make_tags
 
 DEFAULT_TIMEOUT_S = 60.0  # k6's default request timeout
-USER_AGENT = "dmsload"
+USER_AGENT = f"dmsload/{__version__}"
+_NO_HEADERS: Mapping[str, str] = httpx.Headers()
 
 
 def shared_ssl_context(verify: bool = True) -> ssl.SSLContext:
@@ -181,26 +184,12 @@ def describe_error(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _request_bytes(method: str, url: httpx.URL, headers: httpx.Headers, body_len: int) -> int:
-    """HTTP/1.1 bytes on the wire for the request line, headers and body."""
-    size = len(method) + len(url.raw_path) + 12  # "M path HTTP/1.1\r\n"
-    for key, value in headers.raw:
-        size += len(key) + len(value) + 4
-    return size + 2 + body_len
-
-
-def _response_bytes(response: httpx.Response) -> int:
-    size = 17 + len(response.reason_phrase)  # "HTTP/1.1 200 OK\r\n"
-    for key, value in response.headers.raw:
-        size += len(key) + len(value) + 4
-    return size + 2 + response.num_bytes_downloaded
-
-
 class HttpClient:
-    """One VU's connection: a single keep-alive HTTP/1.1 connection, timed per request.
+    """One VU's connection: a single keep-alive HTTP/1.1 connection per origin, timed.
 
-    Each VU owns one `httpx.AsyncClient` limited to one connection, k6's layout; one shared
-    pool is 3x slower in httpx (perf-anchors.md, conclusion 3).
+    Each VU owns its connection, k6's layout. Requests are httpx `Request`s sent through
+    dmsload's own HTTP/1.1 transport (`VUTransport`): httpx's default stack costs ~400 µs of
+    CPU per request, ten times k6 (perf-anchors.md, conclusion 1).
     """
 
     def __init__(
@@ -212,15 +201,34 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.recorder = recorder
-        self._client = httpx.AsyncClient(
-            verify=ssl_context,
-            timeout=timeout_s,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            follow_redirects=False,
-        )
+        self._transport = VUTransport(ssl_context)
+        self._timeout = {"connect": timeout_s, "read": timeout_s, "write": timeout_s}
+        defaults = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._default_headers = {key.lower(): (key, value) for key, value in defaults.items()}
+        self._urls: dict[str, httpx.URL] = {}
         self.intended_ns: int | None = None
         """Intended start of the current arrival-rate iteration; consumed by its first request."""
+
+    @property
+    def transport(self) -> VUTransport:
+        """The VU's httpx transport, for an `httpx.AsyncClient(transport=...)` if one is needed."""
+        return self._transport
+
+    def _url(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = httpx.URL(url)
+            if len(self._urls) < 4096:
+                self._urls[url] = parsed
+        return parsed
+
+    def _headers(self, extra: Mapping[str, str] | None) -> list[tuple[str, str]]:
+        if not extra:
+            return list(self._default_headers.values())
+        merged = dict(self._default_headers)
+        for key, value in extra.items():
+            merged[key.lower()] = (key, value)
+        return list(merged.values())
 
     async def request(
         self,
@@ -240,34 +248,39 @@ class HttpClient:
         body: bytes | None
         if json is not None:
             body = orjson.dumps(json)
-            merged = {"Content-Type": "application/json", **(headers or {})}
+            headers = {"Content-Type": "application/json", **(headers or {})}
         else:
             body = content.encode() if isinstance(content, str) else content
-            merged = dict(headers) if headers else {}
         timing = RequestTiming()
-        request = self._client.build_request(
-            method,
-            url,
-            content=body,
-            headers=merged,
-            params=params,
-            extensions={"trace": timing},
-        )
         status = 0
         error: str | None = None
-        resp_headers: Mapping[str, str] = {}
+        resp_headers: Mapping[str, str] = _NO_HEADERS
         payload = b""
-        received = 0
+        sent = received = 0
         try:
-            response = await self._client.send(request)
+            target = self._url(url)
+            if params:
+                target = target.copy_merge_params(params)
+            request = httpx.Request(
+                method,
+                target,
+                headers=self._headers(headers),
+                content=body,
+                extensions={"timeout": self._timeout, TIMING_EXTENSION: timing},
+            )
+            raw = await self._transport.send_raw(request, body or b"")
             timing.finish()
-            status = response.status_code
-            resp_headers = response.headers
-            payload = response.content
-            received = _response_bytes(response)
+            status = raw.status
+            resp_headers = httpx.Headers(raw.headers)
+            payload = raw.body
+            sent = raw.sent_bytes
+            received = raw.received_bytes
         except httpx.HTTPError as exc:
             timing.finish()
             error = describe_error(exc)
+        except httpx.InvalidURL:
+            timing.finish()
+            error = "invalid URL"
         if expected_statuses is None:
             expected = _is_default_expected(status)
         else:
@@ -283,7 +296,7 @@ class HttpClient:
                 expected,
                 error,
                 timing,
-                _request_bytes(method, request.url, request.headers, len(body or b"")),
+                sent,
                 received,
                 tags,
                 intended,
@@ -292,4 +305,4 @@ class HttpClient:
 
     async def aclose(self) -> None:
         """Close the connection."""
-        await self._client.aclose()
+        await self._transport.aclose()

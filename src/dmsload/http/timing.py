@@ -1,36 +1,20 @@
-"""Per-request timing marks from httpcore's trace extension (k6's http_req_* breakdown)."""
+"""Per-request timing marks, set by the connection as it works (k6's http_req_* breakdown)."""
 
 from __future__ import annotations
 
 from time import perf_counter_ns
-from typing import Any
 
-_CONNECT_START = 0
-_CONNECT_END = 1
-_TLS_START = 2
-_TLS_END = 3
-_SEND_START = 4
-_SEND_END = 5
-_HEADERS_DONE = 6
-
-_EVENTS: dict[str, int] = {
-    "connection.connect_tcp.started": _CONNECT_START,
-    "connection.connect_tcp.complete": _CONNECT_END,
-    "connection.connect_unix_socket.started": _CONNECT_START,
-    "connection.connect_unix_socket.complete": _CONNECT_END,
-    "connection.start_tls.started": _TLS_START,
-    "connection.start_tls.complete": _TLS_END,
-    "http11.send_request_headers.started": _SEND_START,
-    "http11.send_request_body.complete": _SEND_END,
-    "http11.receive_response_headers.complete": _HEADERS_DONE,
-    "http2.send_request_headers.started": _SEND_START,
-    "http2.send_request_body.complete": _SEND_END,
-    "http2.receive_response_headers.complete": _HEADERS_DONE,
-}
+CONNECT_START = 0
+CONNECT_END = 1
+TLS_START = 2
+TLS_END = 3
+SEND_START = 4
+SEND_END = 5
+FIRST_BYTE = 6
 
 
 class RequestTiming:
-    """Marks of one request, filled in by httpcore's `trace` callback (times in ns)."""
+    """Marks of one request in perf_counter nanoseconds; 0 means "did not happen"."""
 
     __slots__ = ("end", "marks", "start")
 
@@ -39,11 +23,6 @@ class RequestTiming:
         self.end = 0
         self.marks = [0, 0, 0, 0, 0, 0, 0]
 
-    async def __call__(self, event: str, info: dict[str, Any]) -> None:
-        slot = _EVENTS.get(event)
-        if slot is not None:
-            self.marks[slot] = perf_counter_ns()
-
     def finish(self) -> None:
         """Mark the end: the response body has been read, or the request failed."""
         self.end = perf_counter_ns()
@@ -51,26 +30,29 @@ class RequestTiming:
     def phases_us(self) -> tuple[int, int, int, int, int, int, int]:
         """(duration, blocked, connecting, tls, sending, waiting, receiving) in µs.
 
-        duration = sending + waiting + receiving, as k6 defines http_req_duration; when the
-        request never reached the wire (a connect error), duration is the time until it failed.
+        As k6: duration = sending + waiting + receiving; waiting is the time to the first
+        response byte; blocked is the time before the request could be sent, connecting and
+        TLS included. When the request never reached the wire (a connect error), duration is
+        the time until it failed.
         """
         m = self.marks
         end = self.end
-        send_start = m[_SEND_START]
+        connecting = (m[CONNECT_END] - m[CONNECT_START]) // 1000 if m[CONNECT_END] else 0
+        tls = (m[TLS_END] - m[TLS_START]) // 1000 if m[TLS_END] else 0
+        send_start = m[SEND_START]
         if not send_start:
             total = (end - self.start) // 1000
-            connecting = (m[_CONNECT_END] - m[_CONNECT_START]) // 1000 if m[_CONNECT_END] else 0
-            return total, total, connecting, 0, 0, 0, 0
-        send_end = m[_SEND_END] or send_start
-        headers_done = m[_HEADERS_DONE] or end
-        connecting = (m[_CONNECT_END] - m[_CONNECT_START]) // 1000 if m[_CONNECT_END] else 0
-        tls = (m[_TLS_END] - m[_TLS_START]) // 1000 if m[_TLS_END] else 0
+            return total, total, connecting, tls, 0, 0, 0
+        send_end = m[SEND_END] or send_start
+        first_byte = m[FIRST_BYTE] or end
+        if first_byte < send_end:  # the reply began before the body was fully written
+            send_end = first_byte
         return (
             (end - send_start) // 1000,
             (send_start - self.start) // 1000,
             connecting,
             tls,
             (send_end - send_start) // 1000,
-            (headers_done - send_end) // 1000,
-            (end - headers_done) // 1000,
+            (first_byte - send_end) // 1000,
+            (end - first_byte) // 1000,
         )

@@ -1,0 +1,400 @@
+"""One keep-alive HTTP/1.1 client connection on an asyncio Protocol.
+
+httpx's default stack (httpcore + h11) costs about 400 µs of CPU per request on our machine
+class; this connection costs a few tens, which is what lets one process out-run k6. It
+speaks exactly what a load generator needs: HTTP/1.1 with keep-alive, Content-Length and
+chunked bodies, read-until-close bodies, 1xx interim responses, TLS, per-phase timing and the
+exact byte counts on the wire. Errors are raised as httpx exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from time import perf_counter_ns
+from typing import cast
+
+import httpx
+
+from dmsload.http.timing import (
+    CONNECT_END,
+    CONNECT_START,
+    FIRST_BYTE,
+    SEND_END,
+    SEND_START,
+    TLS_END,
+    TLS_START,
+    RequestTiming,
+)
+
+_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+_MAX_HEAD = 64 * 1024
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+@dataclass(slots=True)
+class RawResponse:
+    """A parsed response: status, reason, raw headers, body and the bytes seen on the wire."""
+
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    sent_bytes: int
+    received_bytes: int
+
+
+class _ProtocolError(Exception):
+    """The server sent something that is not HTTP/1.x."""
+
+
+class _Http11Protocol(asyncio.Protocol):
+    """Reads one response at a time; wakes the waiting request when it is complete."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.waiter: asyncio.Future[None] | None = None
+        self.lost = False
+        self.lost_error: BaseException | None = None
+        self.paused = False
+        self.drain: asyncio.Future[None] | None = None
+        self.timing: RequestTiming | None = None
+        self.received = 0
+        self._reset(False)
+
+    def _reset(self, head_request: bool) -> None:
+        self.head_request = head_request
+        self.status = 0
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.keep_alive = True
+        self.mode = 0  # 0 head pending, 1 content-length, 2 chunked, 3 until close, 4 done
+        self.remaining = 0
+        self.chunks: list[bytes] = []
+        self.body = b""
+        self.error: Exception | None = None
+
+    def begin(self, timing: RequestTiming, head_request: bool) -> asyncio.Future[None]:
+        """Prepare for the next response; returns the future that completes with it."""
+        self._reset(head_request)
+        self.timing = timing
+        self.received = 0
+        loop = asyncio.get_running_loop()
+        self.waiter = loop.create_future()
+        if self.buffer:  # bytes that came while idle: the server spoke out of turn
+            self.buffer.clear()
+        return self.waiter
+
+    # ---- asyncio callbacks -------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports do not subclass asyncio.Transport; they implement it
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            self.buffer += data  # unsolicited; discarded by the next begin()
+            return
+        if not self.received and self.timing is not None:
+            self.timing.marks[FIRST_BYTE] = perf_counter_ns()
+        self.received += len(data)
+        self.buffer += data
+        try:
+            done = self._parse()
+        except _ProtocolError as exc:
+            self.error = httpx.RemoteProtocolError(str(exc))
+            self.keep_alive = False
+            done = True
+        if done:
+            waiter.set_result(None)
+
+    def eof_received(self) -> bool | None:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.lost_error = exc
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if self.mode == 3:
+                self.body = bytes(self.buffer)
+                self.buffer.clear()
+                self.mode = 4
+            waiter.set_result(None)
+        drain = self.drain
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        drain = self.drain
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    # ---- parsing -----------------------------------------------------------------------
+    def _parse(self) -> bool:
+        buffer = self.buffer
+        while self.mode == 0:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) > _MAX_HEAD:
+                    raise _ProtocolError("response head larger than 64 KiB")
+                return False
+            self._parse_head(bytes(buffer[:end]))
+            del buffer[: end + 4]
+        if self.mode == 1:
+            if len(buffer) < self.remaining:
+                return False
+            self.body = bytes(buffer[: self.remaining])
+            del buffer[: self.remaining]
+            self.mode = 4
+        elif self.mode == 2:
+            if not self._parse_chunks():
+                return False
+        elif self.mode == 3:
+            return False
+        return True
+
+    def _parse_head(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
+            raise _ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+        try:
+            status = int(parts[1])
+        except ValueError:
+            raise _ProtocolError(f"bad status code {parts[1][:10]!r}") from None
+        if 100 <= status < 200 and status != 101:
+            return  # an interim response (100 Continue): the real one follows
+        headers: list[tuple[bytes, bytes]] = []
+        length = -1
+        chunked = False
+        keep_alive = parts[0] != b"HTTP/1.0"
+        for line in lines[1:]:
+            name, colon, value = line.partition(b":")
+            if not colon:
+                raise _ProtocolError(f"malformed header line {line[:80]!r}")
+            value = value.strip()
+            headers.append((name, value))
+            lower = name.lower()
+            if lower == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    raise _ProtocolError(f"bad Content-Length {value[:20]!r}") from None
+            elif lower == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif lower == b"connection":
+                token = value.lower()
+                if b"close" in token:
+                    keep_alive = False
+                elif b"keep-alive" in token:
+                    keep_alive = True
+        self.status = status
+        self.reason = parts[2] if len(parts) > 2 else b""
+        self.headers = headers
+        self.keep_alive = keep_alive
+        if self.head_request or status in _NO_BODY_STATUSES:
+            self.mode, self.remaining = 1, 0
+        elif chunked:
+            self.mode, self.remaining = 2, -1
+        elif length >= 0:
+            self.mode, self.remaining = 1, length
+        else:
+            self.mode = 3
+            self.keep_alive = False
+
+    def _parse_chunks(self) -> bool:
+        buffer = self.buffer
+        while True:
+            if self.remaining < 0:  # expecting a chunk-size line
+                end = buffer.find(b"\r\n")
+                if end < 0:
+                    return False
+                size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    raise _ProtocolError(f"bad chunk size {size_text[:20]!r}") from None
+                del buffer[: end + 2]
+                if size == 0:
+                    self.remaining = -2
+                else:
+                    self.remaining = size
+            if self.remaining == -2:  # trailers until an empty line
+                if buffer[:2] == b"\r\n":
+                    del buffer[:2]
+                else:
+                    end = buffer.find(b"\r\n\r\n")
+                    if end < 0:
+                        return False
+                    del buffer[: end + 4]
+                self.body = b"".join(self.chunks)
+                self.chunks = []
+                self.mode = 4
+                return True
+            if len(buffer) < self.remaining + 2:
+                return False
+            self.chunks.append(bytes(buffer[: self.remaining]))
+            del buffer[: self.remaining + 2]
+            self.remaining = -1
+
+
+class Http11Connection:
+    """A single keep-alive connection to one origin, reopened when the server closes it."""
+
+    def __init__(
+        self, scheme: str, host: str, port: int, ssl_context: ssl.SSLContext | None
+    ) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self._protocol: _Http11Protocol | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a connection is established and usable."""
+        return self._protocol is not None and not self._protocol.lost
+
+    async def _connect(self, timing: RequestTiming, timeout: float | None) -> _Http11Protocol:
+        loop = asyncio.get_running_loop()
+        timing.marks[CONNECT_START] = perf_counter_ns()
+        try:
+            transport, protocol = await asyncio.wait_for(
+                loop.create_connection(_Http11Protocol, self.host, self.port), timeout
+            )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(f"connect to {self.host}:{self.port} timed out") from exc
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc)) from exc
+        timing.marks[CONNECT_END] = perf_counter_ns()
+        if self.scheme == "https":
+            context = self.ssl_context or ssl.create_default_context()
+            timing.marks[TLS_START] = perf_counter_ns()
+            try:
+                tls = await asyncio.wait_for(
+                    loop.start_tls(transport, protocol, context, server_hostname=self.host),
+                    timeout,
+                )
+            except TimeoutError as exc:
+                transport.close()
+                raise httpx.ConnectTimeout("TLS handshake timed out") from exc
+            except (OSError, ssl.SSLError) as exc:
+                transport.close()
+                raise httpx.ConnectError(f"TLS handshake failed: {exc}") from exc
+            if tls is None:  # pragma: no cover - only when the loop closes meanwhile
+                raise httpx.ConnectError("TLS handshake failed")
+            protocol.transport = tls
+            timing.marks[TLS_END] = perf_counter_ns()
+        self._protocol = protocol
+        return protocol
+
+    async def request(
+        self,
+        method: str,
+        head: bytes,
+        body: bytes,
+        timing: RequestTiming,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+    ) -> RawResponse:
+        """Send a request (`head` is the request line and headers, CRLF-terminated)."""
+        protocol = self._protocol
+        reused = protocol is not None and not protocol.lost
+        if protocol is None or protocol.lost:
+            protocol = await self._connect(timing, connect_timeout)
+        try:
+            response = await self._exchange(protocol, method, head, body, timing, read_timeout)
+        except _RetryOnFreshConnection:
+            if not reused:  # pragma: no cover - a fresh connection never raises it
+                raise
+            protocol = await self._connect(timing, connect_timeout)
+            response = await self._exchange(protocol, method, head, body, timing, read_timeout)
+        return response
+
+    async def _exchange(
+        self,
+        protocol: _Http11Protocol,
+        method: str,
+        head: bytes,
+        body: bytes,
+        timing: RequestTiming,
+        read_timeout: float | None,
+    ) -> RawResponse:
+        waiter = protocol.begin(timing, method == "HEAD")
+        transport = protocol.transport
+        assert transport is not None
+        loop = asyncio.get_running_loop()
+        timer = None
+        if read_timeout is not None:
+            timer = loop.call_later(read_timeout, _expire, protocol)
+        try:
+            timing.marks[SEND_START] = perf_counter_ns()
+            if body:
+                transport.write(head + body)
+            else:
+                transport.write(head)
+            if protocol.paused:
+                protocol.drain = loop.create_future()
+                try:
+                    await protocol.drain
+                finally:
+                    protocol.drain = None
+            timing.marks[SEND_END] = perf_counter_ns()
+            await waiter
+        except BaseException:
+            # cancelled or timed out mid-exchange: the connection's state is unknown
+            self.close()
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            protocol.waiter = None
+        if protocol.error is not None:
+            self.close()
+            raise protocol.error
+        if protocol.mode != 4:
+            self.close()
+            if protocol.received == 0 and method in _IDEMPOTENT and timing.marks[CONNECT_END] == 0:
+                raise _RetryOnFreshConnection
+            if protocol.received == 0:
+                raise httpx.RemoteProtocolError(
+                    "Server disconnected without sending a response."
+                ) from protocol.lost_error
+            raise httpx.ReadError("the connection closed in the middle of the response") from (
+                protocol.lost_error
+            )
+        response = RawResponse(
+            protocol.status,
+            protocol.reason,
+            protocol.headers,
+            protocol.body,
+            len(head) + len(body),
+            protocol.received,
+        )
+        if not protocol.keep_alive:
+            self.close()
+        return response
+
+    def close(self) -> None:
+        """Close the connection (a later request reconnects)."""
+        protocol = self._protocol
+        self._protocol = None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
+
+
+class _RetryOnFreshConnection(Exception):
+    """A reused keep-alive connection was closed by the server before it answered."""
+
+
+def _expire(protocol: _Http11Protocol) -> None:
+    for future in (protocol.waiter, protocol.drain):
+        if future is not None and not future.done():
+            future.set_exception(httpx.ReadTimeout("timed out waiting for the response"))
