@@ -6,51 +6,26 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import anyio
 import anyio.lowlevel
-from pydantic import Field
 
-from dmsload.durations import NS_PER_S, format_duration
-from dmsload.engine.executors.base import (
-    Duration,
-    ExecutorConfig,
-    alias,
-    min_duration_error,
-)
+from dmsload.engine.executors._iterations import IterationsConfig
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
     from dmsload.engine.vu import VU
 
 
-class PerVUIterationsConfig(ExecutorConfig):
+class PerVUIterationsConfig(IterationsConfig):
     """Each of `vus` VUs runs `iterations` iterations, within `max_duration`."""
 
     kind: ClassVar[str] = "per-vu-iterations"
-    duration_fields: ClassVar[tuple[str, ...]] = ("max_duration",)
 
     executor: Literal["per-vu-iterations"]
-    vus: int = Field(1, ge=1)
-    iterations: int = Field(1, ge=1)
-    max_duration: Duration = Field(
-        600 * NS_PER_S, validation_alias=alias("max_duration", "maxDuration")
-    )
 
     def rule_errors(self) -> list[tuple[str, str, object]]:
-        error = min_duration_error("max_duration", self.max_duration)
-        return [error] if error else []
+        return self.max_duration_errors()
 
     def describe(self) -> str:
-        return f"{self.iterations} iterations for each of {self.vus} VUs" + self.base_info(
-            f"maxDuration: {format_duration(self.max_duration)}"
-        )
-
-    def regular_duration_ns(self) -> int:
-        return self.max_duration
-
-    def peak_vus(self) -> int:
-        return self.vus
-
-    def vu_plan(self) -> list[tuple[int, int]]:
-        return [(0, self.vus), (self.max_duration, 0)]
+        return self.describe_iterations(f"{self.iterations} iterations for each of {self.vus} VUs")
 
     def progress_total(self) -> int:
         """Iterations planned, for the progress line."""
