@@ -169,7 +169,9 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return "request timeout"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return "server closed the connection"
+        if str(exc).startswith("Server disconnected"):
+            return "server closed the connection"
+        return "invalid HTTP response"
     if isinstance(exc, httpx.ConnectError):
         text = str(exc).lower()
         if "refused" in text:

@@ -28,7 +28,6 @@ from dmsload.http.timing import (
     RequestTiming,
 )
 
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _MAX_HEAD = 64 * 1024
 _NO_BODY_STATUSES = frozenset({204, 304})
 
@@ -304,19 +303,16 @@ class Http11Connection:
         connect_timeout: float | None,
         read_timeout: float | None,
     ) -> RawResponse:
-        """Send a request (`head` is the request line and headers, CRLF-terminated)."""
+        """Send a request (`head` is the request line and headers, CRLF-terminated).
+
+        A connection the server closed while it was idle is reopened first. A request the
+        server drops after it was sent is NOT replayed, even when idempotent (Go's net/http,
+        and so k6, would replay it): the server saw it, so it counts as a failed request.
+        """
         protocol = self._protocol
-        reused = protocol is not None and not protocol.lost
         if protocol is None or protocol.lost:
             protocol = await self._connect(timing, connect_timeout)
-        try:
-            response = await self._exchange(protocol, method, head, body, timing, read_timeout)
-        except _RetryOnFreshConnection:
-            if not reused:  # pragma: no cover - a fresh connection never raises it
-                raise
-            protocol = await self._connect(timing, connect_timeout)
-            response = await self._exchange(protocol, method, head, body, timing, read_timeout)
-        return response
+        return await self._exchange(protocol, method, head, body, timing, read_timeout)
 
     async def _exchange(
         self,
@@ -361,8 +357,6 @@ class Http11Connection:
             raise protocol.error
         if protocol.mode != 4:
             self.close()
-            if protocol.received == 0 and method in _IDEMPOTENT and timing.marks[CONNECT_END] == 0:
-                raise _RetryOnFreshConnection
             if protocol.received == 0:
                 raise httpx.RemoteProtocolError(
                     "Server disconnected without sending a response."
@@ -388,10 +382,6 @@ class Http11Connection:
         self._protocol = None
         if protocol is not None and protocol.transport is not None:
             protocol.transport.close()
-
-
-class _RetryOnFreshConnection(Exception):
-    """A reused keep-alive connection was closed by the server before it answered."""
 
 
 def _expire(protocol: _Http11Protocol) -> None:
