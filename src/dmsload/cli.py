@@ -15,7 +15,13 @@ from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
 from dmsload.plan import render_plan
-from dmsload.profile import Profile, ProfileError, apply_overrides, load_profile
+from dmsload.profile import (
+    Profile,
+    ProfileError,
+    apply_overrides,
+    apply_run_options,
+    load_profile,
+)
 from dmsload.sandbox.command import sandbox as sandbox_command
 from dmsload.workloads import builtin_workloads
 
@@ -52,12 +58,28 @@ def _fail(message: str, code: ExitCode) -> typer.Exit:
     return typer.Exit(int(code))
 
 
+def _pairs(option: str, items: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` items of a repeatable option; exit 2 naming the bad one."""
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"{option}: expected KEY=VALUE (got {item!r})", ExitCode.USAGE)
+        pairs[key.strip()] = value
+    return pairs
+
+
 def _load(
     profile_path: Path,
     vus: int | None,
     duration: str | None,
     iterations: int | None,
     time_scale: float,
+    *,
+    env: list[str] | None = None,
+    tags: list[str] | None = None,
+    trend_stats: str | None = None,
+    no_thresholds: bool = False,
 ) -> Profile:
     """Load a profile and apply the CLI overrides; exit 2 with one line per problem."""
     try:
@@ -66,9 +88,17 @@ def _load(
         raise _fail(f"--duration: {exc}", ExitCode.USAGE) from None
     if not time_scale > 0:
         raise _fail(f"--time-scale: must be greater than 0 (got {time_scale!r})", ExitCode.USAGE)
+    env_pairs = _pairs("--env", env)
+    tag_pairs = _pairs("--tag", tags)
     try:
-        profile = load_profile(profile_path, builtin_workloads())
+        profile = load_profile(profile_path, builtin_workloads(), env=env_pairs)
         profile = apply_overrides(profile, vus=vus, duration_ns=duration_ns, iterations=iterations)
+        profile = apply_run_options(
+            profile,
+            tags=tag_pairs,
+            trend_stats=None if trend_stats is None else trend_stats.split(","),
+            no_thresholds=no_thresholds,
+        )
     except ProfileError as exc:
         for line in exc.lines():
             typer.echo(line, err=True)
@@ -89,6 +119,21 @@ DurationOpt = Annotated[
 IterationsOpt = Annotated[
     int | None,
     typer.Option("--iterations", min=1, help="Run a one-scenario profile as shared-iterations."),
+]
+EnvOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="VAR=VALUE",
+        help="Set VAR=VALUE for ${VAR} in the profile (repeatable), as k6's -e.",
+    ),
+]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag", metavar="KEY=VALUE", help="Add KEY=VALUE to every sample's tags (repeatable)."
+    ),
 ]
 TimeScaleOpt = Annotated[
     float,
@@ -113,6 +158,7 @@ def validate(
     duration: DurationOpt = None,
     iterations: IterationsOpt = None,
     time_scale: TimeScaleOpt = 1.0,
+    env: EnvOpt = None,
 ) -> None:
     """Check a profile and print its plan; sends no request.
 
@@ -122,7 +168,7 @@ def validate(
 
       dmsload validate profiles/demo.toml --time-scale 0.5
     """
-    loaded = _load(profile, vus, duration, iterations, time_scale)
+    loaded = _load(profile, vus, duration, iterations, time_scale, env=env)
     for line in render_plan(loaded):
         typer.echo(line)
     typer.echo("\nprofile is valid")
@@ -168,6 +214,18 @@ def run(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
     ] = False,
+    env: EnvOpt = None,
+    tag: TagOpt = None,
+    summary_trend_stats: Annotated[
+        str | None,
+        typer.Option(
+            "--summary-trend-stats",
+            help='Trend columns of the summary, e.g. "avg,med,p(95),p(99.9)".',
+        ),
+    ] = None,
+    no_thresholds: Annotated[
+        bool, typer.Option("--no-thresholds", help="Do not evaluate thresholds (k6's flag).")
+    ] = False,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -182,7 +240,17 @@ def run(
 
       dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
     """
-    loaded = _load(profile, vus, duration, iterations, time_scale)
+    loaded = _load(
+        profile,
+        vus,
+        duration,
+        iterations,
+        time_scale,
+        env=env,
+        tags=tag,
+        trend_stats=summary_trend_stats,
+        no_thresholds=no_thresholds,
+    )
     result = run_profile(loaded, RunOptions(quiet=quiet, verbose=verbose, insecure=insecure))
     notes = list(result.warnings)
     if result.interrupted:

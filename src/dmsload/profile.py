@@ -405,8 +405,16 @@ def _threshold_issues_alone(
     return _parse_thresholds(usable, kinds)[1]
 
 
-def load_profile(path: Path, workloads: Mapping[str, WorkloadSpec]) -> Profile:
-    """Read, validate and resolve a profile; raise ProfileError listing every problem."""
+def load_profile(
+    path: Path,
+    workloads: Mapping[str, WorkloadSpec],
+    env: Mapping[str, str] | None = None,
+) -> Profile:
+    """Read, validate and resolve a profile; raise ProfileError listing every problem.
+
+    `${VAR}` references are resolved from the process environment, overlaid with `env`
+    (the CLI's `-e KEY=VALUE`).
+    """
     source = str(path)
     try:
         data = path.read_bytes()
@@ -420,7 +428,7 @@ def load_profile(path: Path, workloads: Mapping[str, WorkloadSpec]) -> Profile:
         raise ProfileError(
             source, [ProfileIssue("", f"invalid TOML: {exc}", has_value=False)]
         ) from None
-    document, env_issues = expand_env(document, os.environ)
+    document, env_issues = expand_env(document, {**os.environ, **(env or {})})
     if env_issues:
         raise ProfileError(source, env_issues)
     return profile_from_mapping(
@@ -549,6 +557,33 @@ def profile_from_mapping(
         request_timeout_ns=model.request_timeout,
         custom_metrics=custom,
     )
+
+
+def apply_run_options(
+    profile: Profile,
+    *,
+    tags: Mapping[str, str] | None = None,
+    trend_stats: Sequence[str] | None = None,
+    no_thresholds: bool = False,
+) -> Profile:
+    """The CLI's `--tag`, `--summary-trend-stats` and `--no-thresholds`, as k6 has them."""
+    changes: dict[str, Any] = {}
+    if tags:
+        changes["tags"] = {**profile.tags, **tags}
+    if trend_stats is not None:
+        stats = tuple(stat.strip() for stat in trend_stats if stat.strip())
+        issues = [
+            ProfileIssue("--summary-trend-stats", issue.message, issue.value)
+            for issue in _check_trend_stats(stats)
+        ]
+        if not stats:
+            issues.append(ProfileIssue("--summary-trend-stats", "names no statistic", ""))
+        if issues:
+            raise ProfileError(profile.source, issues)
+        changes["summary_trend_stats"] = stats
+    if no_thresholds:
+        changes["thresholds"] = {}
+    return replace(profile, **changes) if changes else profile
 
 
 def apply_overrides(

@@ -1,0 +1,115 @@
+"""`dmsload run` options beyond the overrides: -e, --tag, trend stats, thresholds, outputs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PROFILE = """
+name = "cli-options"
+[scenarios.s]
+executor = "constant-arrival-rate"
+rate = 20
+duration = "${DURATION:-1s}"
+pre_allocated_vus = 2
+workload = "http"
+options = { url = "${TARGET}/ok", expect_status = 200 }
+
+[thresholds]
+"http_reqs{run:ci}" = ["count>0"]
+"""
+
+
+def _profile(tmp_path: Path, thresholds: str = "") -> Path:
+    path = tmp_path / "profile.toml"
+    path.write_text(PROFILE + thresholds)
+    return path
+
+
+def test_env_sets_profile_variables_and_tag_reaches_every_sample(
+    run_cli: Any, echo: Any, tmp_path: Path
+) -> None:
+    export = tmp_path / "summary.json"
+    path = _profile(tmp_path)
+    done = run_cli(
+        "run", str(path), "-q", "-e", f"TARGET={echo.url}", "--tag", "run=ci",
+        "--summary-export", str(export),
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    metrics = json.loads(export.read_text())["metrics"]
+    assert metrics["http_reqs{run:ci}"]["count"] == metrics["http_reqs"]["count"] == 20
+    assert metrics["http_reqs{run:ci}"]["thresholds"] == {"count>0": False}
+    without_tag = run_cli("run", str(path), "-q", "-e", f"TARGET={echo.url}")
+    assert without_tag.code == 0  # no data: reported, not failed
+    assert "no data" in without_tag.stdout
+
+
+def test_missing_variables_and_bad_pairs_exit_2(run_cli: Any, tmp_path: Path) -> None:
+    path = _profile(tmp_path)
+    done = run_cli("validate", str(path))
+    assert done.code == 2 and "TARGET" in done.stderr and str(path) in done.stderr
+    done = run_cli("run", str(path), "-e", "TARGET")
+    assert done.code == 2
+    assert "--env: expected KEY=VALUE (got 'TARGET')" in done.stderr
+    done = run_cli(
+        "run", str(path), "-e", "TARGET=http://127.0.0.1:9", "--summary-trend-stats", "avg,p95"
+    )
+    assert done.code == 2 and "--summary-trend-stats" in done.stderr and "'p95'" in done.stderr
+
+
+def test_trend_stats_and_no_thresholds(run_cli: Any, echo: Any, tmp_path: Path) -> None:
+    path = _profile(tmp_path, 'http_req_failed = ["rate>0.5"]\n')
+    export = tmp_path / "summary.json"
+    args = ["run", str(path), "-q", "-e", f"TARGET={echo.url}", "--summary-export", str(export)]
+    failing = run_cli(*args)
+    assert failing.code == 99
+    done = run_cli(*args, "--no-thresholds", "--summary-trend-stats", "med,p(99.9),count")
+    assert done.code == 0, done.stderr
+    assert "THRESHOLDS" not in done.stdout
+    assert "p(99.9)=" in done.stdout and "count=20" in done.stdout
+    duration = json.loads(export.read_text())["metrics"]["http_req_duration"]
+    assert set(duration) == {"med", "p(99.9)", "count"}
+
+
+def test_progress_goes_to_stderr_as_plain_lines(run_cli: Any, echo: Any, tmp_path: Path) -> None:
+    path = _profile(tmp_path)
+    done = run_cli("run", str(path), "-e", f"TARGET={echo.url}", "-e", "DURATION=2s")
+    assert done.code == 0, done.stderr
+    assert "running (" in done.stderr and "req/s" in done.stderr
+    assert "\x1b[" not in done.stderr  # no cursor movement when not a terminal
+    assert "running (" not in done.stdout
+
+
+def test_an_unwritable_export_exits_1_after_printing_the_summary(
+    run_cli: Any, echo: Any, tmp_path: Path
+) -> None:
+    path = _profile(tmp_path)
+    target = tmp_path / "missing" / "summary.json"
+    done = run_cli(
+        "run", str(path), "-q", "-e", f"TARGET={echo.url}", "--summary-export", str(target)
+    )
+    assert done.code == 1
+    assert "TOTAL RESULTS" in done.stdout
+    errors = [line for line in done.stderr.splitlines() if "--summary-export" in line]
+    assert len(errors) == 1 and str(target) in errors[0]
+
+
+def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
+    path = _profile(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmsload", "run", str(path), "-q", "-e", f"TARGET={echo.url}",
+         "-e", "DURATION=60s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=40)
+    assert process.returncode == 105, stderr
+    assert "TOTAL RESULTS" in stdout and "interrupted" in stdout
