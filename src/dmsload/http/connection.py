@@ -256,11 +256,6 @@ class Http11Connection:
         self.ssl_context = ssl_context
         self._protocol: _Http11Protocol | None = None
 
-    @property
-    def is_open(self) -> bool:
-        """Whether a connection is established and usable."""
-        return self._protocol is not None and not self._protocol.lost
-
     async def _connect(self, timing: RequestTiming, timeout: float | None) -> _Http11Protocol:
         loop = asyncio.get_running_loop()
         timing.marks[CONNECT_START] = perf_counter_ns()

@@ -156,10 +156,6 @@ class MetricView:
             trues, samples = self.rate_parts()
             if aggregation in ("rate", "value"):
                 return trues / samples
-            if aggregation in ("passes", "count"):
-                return float(trues)
-            if aggregation == "fails":
-                return float(samples - trues)
         else:
             gauge = self.gauge()
             if aggregation == "value":
