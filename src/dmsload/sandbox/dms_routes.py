@@ -493,7 +493,7 @@ def _validate(
     req: Request, resource: ResourceSchema, body: dict[str, Any]
 ) -> dict[str, Any] | Reply:
     pruned = resource.prune(body)
-    errors = resource.validation_errors(pruned)
+    errors = resource.validation_errors(pruned) or resource.duplicate_item_errors(pruned)
     if errors:
         return problem(
             400,
