@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from dmsload.sandbox.auth import parse_basic
+from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
@@ -21,6 +21,7 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 DATA_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 ALLOW_DATA = [(b"allow", b"DELETE, GET, POST, PUT")]
 NOT_FOUND_DETAIL = "The specified data could not be found."
+AUTHORIZATION_DETAIL = "Access to the requested data could not be authorized."
 VALIDATION_DETAIL = "Data validation failed. See 'validationErrors' for details."
 CHANGE_VERSION_PARAMS = frozenset({"minchangeversion", "maxchangeversion"})
 VERSION = "1.0.0"
@@ -120,6 +121,7 @@ def dependencies(state: SandboxState, req: Request) -> Reply:
 
 def reload_claimsets(state: SandboxState, req: Request) -> Reply:
     """`POST /management/reload-claimsets` (enabled, as in `.env.e2e`)."""
+    state.reload_claim_sets()
     return json_reply(200, {"message": "Claimsets reloaded successfully"})
 
 
@@ -231,7 +233,7 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     if not ok or resource is None:
         return not_found(req)
     if doc_id is not None and doc_id in ("deletes", "keyChanges") and method == "GET":
-        return Reply(200, b"[]", JSON)
+        return _denied(state, req, token, resource, "ReadChanges") or Reply(200, b"[]", JSON)
     if doc_id is not None and not UUID_RE.match(doc_id):
         if method == "POST":
             return _post_with_id(req)
@@ -244,11 +246,16 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
         )
     if method == "GET":
         if doc_id is None:
-            return _get_many(state, req, resource)
-        return _get_one(state, req, resource, doc_id)
+            return _get_many(state, req, token, resource)
+        return _denied(state, req, token, resource, "Read") or _get_one(
+            state, req, resource, doc_id
+        )
     if method == "DELETE":
         if doc_id is None:
             return _method_not_allowed(req)
+        denied = _denied(state, req, token, resource, "Delete")
+        if denied is not None:
+            return denied
         outcome = state.store.delete(resource, doc_id, req.header(b"if-match"))
         if outcome.status == 204:
             return Reply(204)
@@ -258,10 +265,42 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     if method == "POST":
         if doc_id is not None:
             return _post_with_id(req)
-        return await _post(state, req, resource)
+        return await _post(state, req, token, resource)
     if doc_id is None:
         return _method_not_allowed(req)
-    return await _put(state, req, resource, doc_id)
+    return await _put(state, req, token, resource, doc_id)
+
+
+def _denied(
+    state: SandboxState, req: Request, token: Token, resource: ResourceSchema, action: str
+) -> Reply | None:
+    """Claim-set authorization (§5 step 10): None when the token's claim set grants the action."""
+    claim_set = state.claims_policy().find(token.scope)
+    if claim_set is None:
+        return problem(
+            403,
+            "authorization",
+            AUTHORIZATION_DETAIL,
+            req.correlation_id,
+            errors=[f"The API client's assigned claim set ('{token.scope}') does not exist."],
+        )
+    granted = claim_set.actions(resource)
+    if action in granted:
+        return None
+    if not granted:
+        # No resource claim matches: DMS answers a bare 403 without errors.
+        return problem(403, "authorization", AUTHORIZATION_DETAIL, req.correlation_id)
+    return problem(
+        403,
+        "access-denied-action",
+        AUTHORIZATION_DETAIL,
+        req.correlation_id,
+        errors=[
+            f"The API client's assigned claim set (currently '{claim_set.name}') must grant "
+            f"permission of the '{action}' action on one of the following resource claims: "
+            f"{resource.resource_name}"
+        ],
+    )
 
 
 def _method_not_allowed(req: Request) -> Reply:
@@ -360,7 +399,7 @@ def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _get_many(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
+def _get_many(state: SandboxState, req: Request, token: Token, resource: ResourceSchema) -> Reply:
     max_page = state.config.max_page_size
     limit, offset, total = max_page, 0, False
     errors: list[str] = []
@@ -431,6 +470,9 @@ def _get_many(state: SandboxState, req: Request, resource: ResourceSchema) -> Re
             req.correlation_id,
             validation_errors=invalid,
         )
+    denied = _denied(state, req, token, resource, "Read")
+    if denied is not None:
+        return denied
     docs, count = state.store.query(
         resource,
         filters,
@@ -505,7 +547,7 @@ def _validate(
     return pruned
 
 
-async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
+async def _post(state: SandboxState, req: Request, token: Token, resource: ResourceSchema) -> Reply:
     parsed = await _read_document(req, resource)
     if isinstance(parsed, Reply):
         return parsed
@@ -524,6 +566,9 @@ async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> 
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
+    denied = _denied(state, req, token, resource, "Create")
+    if denied is not None:
+        return denied
     outcome = state.store.upsert(
         resource, body, req.header(b"if-match"), req.header(b"if-none-match")
     )
@@ -533,7 +578,9 @@ async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> 
     return Reply(outcome.status, headers=[_location(req, resource, doc.id), _etag(doc.etag)])
 
 
-async def _put(state: SandboxState, req: Request, resource: ResourceSchema, doc_id: str) -> Reply:
+async def _put(
+    state: SandboxState, req: Request, token: Token, resource: ResourceSchema, doc_id: str
+) -> Reply:
     parsed = await _read_document(req, resource)
     if isinstance(parsed, Reply):
         return parsed
@@ -549,6 +596,9 @@ async def _put(state: SandboxState, req: Request, resource: ResourceSchema, doc_
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
+    denied = _denied(state, req, token, resource, "Update")
+    if denied is not None:
+        return denied
     outcome = state.store.replace(resource, doc_id, body, req.header(b"if-match"))
     if outcome.status != 204 or outcome.document is None:
         return _failure(req, outcome)
