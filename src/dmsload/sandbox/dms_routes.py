@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import math
 import re
-import time
 import urllib.parse
-from datetime import date, datetime
 from typing import Any
 
 import orjson
 
+from dmsload.sandbox import queries
 from dmsload.sandbox.auth import Token, parse_basic
+from dmsload.sandbox.authz import denied
 from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
-from dmsload.sandbox.store import Filter, WriteOutcome, normalize_date_time
+from dmsload.sandbox.store import WriteOutcome
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATA_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 ALLOW_DATA = [(b"allow", b"DELETE, GET, POST, PUT")]
 NOT_FOUND_DETAIL = "The specified data could not be found."
-AUTHORIZATION_DETAIL = "Access to the requested data could not be authorized."
 VALIDATION_DETAIL = "Data validation failed. See 'validationErrors' for details."
 CHANGE_VERSION_PARAMS = frozenset({"minchangeversion", "maxchangeversion"})
 VERSION = "1.0.0"
@@ -197,6 +195,8 @@ def data_route_template(state: SandboxState, method: str, rest: str) -> str:
     resource, doc_id, ok = split_data_path(state, rest)
     if not ok or resource is None:
         return f"{method} /data/{{unknown}}"
+    if doc_id in ("partitions", "deletes", "keyChanges"):
+        return f"{method} /data{resource.path}/{doc_id}"
     return f"{method} /data{resource.path}" + ("/{id}" if doc_id is not None else "")
 
 
@@ -232,8 +232,10 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     resource, doc_id, ok = split_data_path(state, rest)
     if not ok or resource is None:
         return not_found(req)
+    if doc_id == "partitions" and method == "GET":
+        return queries.partitions(state, req, token, resource)
     if doc_id is not None and doc_id in ("deletes", "keyChanges") and method == "GET":
-        return _denied(state, req, token, resource, "ReadChanges") or Reply(200, b"[]", JSON)
+        return denied(state, req, token, resource, "ReadChanges") or Reply(200, b"[]", JSON)
     if doc_id is not None and not UUID_RE.match(doc_id):
         if method == "POST":
             return _post_with_id(req)
@@ -246,16 +248,14 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
         )
     if method == "GET":
         if doc_id is None:
-            return _get_many(state, req, token, resource)
-        return _denied(state, req, token, resource, "Read") or _get_one(
-            state, req, resource, doc_id
-        )
+            return queries.get_many(state, req, token, resource)
+        return denied(state, req, token, resource, "Read") or _get_one(state, req, resource, doc_id)
     if method == "DELETE":
         if doc_id is None:
             return _method_not_allowed(req)
-        denied = _denied(state, req, token, resource, "Delete")
-        if denied is not None:
-            return denied
+        refusal = denied(state, req, token, resource, "Delete")
+        if refusal is not None:
+            return refusal
         outcome = state.store.delete(resource, doc_id, req.header(b"if-match"))
         if outcome.status == 204:
             return Reply(204)
@@ -269,38 +269,6 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     if doc_id is None:
         return _method_not_allowed(req)
     return await _put(state, req, token, resource, doc_id)
-
-
-def _denied(
-    state: SandboxState, req: Request, token: Token, resource: ResourceSchema, action: str
-) -> Reply | None:
-    """Claim-set authorization (§5 step 10): None when the token's claim set grants the action."""
-    claim_set = state.claims_policy().find(token.scope)
-    if claim_set is None:
-        return problem(
-            403,
-            "authorization",
-            AUTHORIZATION_DETAIL,
-            req.correlation_id,
-            errors=[f"The API client's assigned claim set ('{token.scope}') does not exist."],
-        )
-    granted = claim_set.actions(resource)
-    if action in granted:
-        return None
-    if not granted:
-        # No resource claim matches: DMS answers a bare 403 without errors.
-        return problem(403, "authorization", AUTHORIZATION_DETAIL, req.correlation_id)
-    return problem(
-        403,
-        "access-denied-action",
-        AUTHORIZATION_DETAIL,
-        req.correlation_id,
-        errors=[
-            f"The API client's assigned claim set (currently '{claim_set.name}') must grant "
-            f"permission of the '{action}' action on one of the following resource claims: "
-            f"{resource.resource_name}"
-        ],
-    )
 
 
 def _method_not_allowed(req: Request) -> Reply:
@@ -341,151 +309,6 @@ def _get_one(state: SandboxState, req: Request, resource: ResourceSchema, doc_id
     ):
         return Reply(304, headers=[etag])
     return Reply(200, state.store.render(doc), JSON, [etag])
-
-
-def _parameter_failure(req: Request, errors: list[str]) -> Reply:
-    return problem(
-        400,
-        "parameter-validation-failed",
-        "Parameters supplied to the request were invalid.",
-        req.correlation_id,
-        errors=errors,
-    )
-
-
-def _parse_int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
-def _parse_bool(text: str) -> bool | None:
-    low = text.strip().lower()
-    return True if low == "true" else False if low == "false" else None
-
-
-def _normalize_date(value: str) -> str | None:
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        return None
-
-
-def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
-    if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            return False, None
-        return math.isfinite(number), number
-    if kind == "boolean":
-        parsed = _parse_bool(value)
-        return parsed is not None, parsed
-    if kind == "date":
-        normalized = _normalize_date(value)
-        return normalized is not None, normalized
-    if kind == "date-time":
-        normalized = normalize_date_time(value)
-        return normalized is not None, normalized
-    if kind == "time":
-        try:
-            time.strptime(value, "%H:%M:%S")
-        except ValueError:
-            return False, None
-        return True, value
-    return True, value
-
-
-def _get_many(state: SandboxState, req: Request, token: Token, resource: ResourceSchema) -> Reply:
-    max_page = state.config.max_page_size
-    limit, offset, total = max_page, 0, False
-    errors: list[str] = []
-    params = req.query
-    names = {name for name, _ in params}
-    if "offset" in names:
-        parsed = _parse_int(dict(params)["offset"])
-        if parsed is None or parsed < 0:
-            errors.append("Offset must be a numeric value greater than or equal to 0.")
-        else:
-            offset = parsed
-    if "limit" in names:
-        parsed = _parse_int(dict(params)["limit"])
-        if parsed is None or parsed < 0 or parsed > max_page:
-            errors.append(
-                f"Limit must be omitted or set to a numeric value between 0 and {max_page}."
-            )
-        else:
-            limit = parsed
-    if "totalCount" in names:
-        flag = _parse_bool(dict(params)["totalCount"])
-        if flag is None:
-            errors.append("TotalCount must be a boolean value.")
-        else:
-            total = flag
-    if errors:
-        return _parameter_failure(req, errors)
-    versions: dict[str, int | None] = {"minchangeversion": None, "maxchangeversion": None}
-    filters: list[Filter] = []
-    invalid: dict[str, list[str]] = {}
-    descriptor_texts = {d.text for d in resource.descriptor_paths}
-    for name, value in params:
-        if name in ("limit", "offset", "totalCount"):
-            continue
-        low = name.lower()
-        if low in CHANGE_VERSION_PARAMS:
-            version = _parse_int(value)
-            if version is None or version < 0:
-                return _parameter_failure(
-                    req, [f"{name} must be a numeric value greater than or equal to 0."]
-                )
-            versions[low] = version
-            continue
-        field = resource.query_fields.get(low)
-        if field is None:
-            return problem(
-                400,
-                "bad-request",
-                "The request could not be processed. See 'errors' for details.",
-                req.correlation_id,
-                errors=[f"The query field '{name}' is not valid for this resource."],
-            )
-        ok, typed = _typed_filter(value, field.type)
-        if not ok:
-            invalid.setdefault(field.path_texts[0], []).append(
-                f"The value '{value}' is not valid for {name}."
-            )
-            continue
-        lower = any(p in descriptor_texts for p in field.path_texts)
-        filters.append(
-            Filter(field, typed.lower() if lower and isinstance(typed, str) else typed, lower)
-        )
-    if invalid:
-        return problem(
-            400,
-            "data-validation-failed",
-            VALIDATION_DETAIL,
-            req.correlation_id,
-            validation_errors=invalid,
-        )
-    denied = _denied(state, req, token, resource, "Read")
-    if denied is not None:
-        return denied
-    docs, count = state.store.query(
-        resource,
-        filters,
-        offset,
-        limit,
-        versions["minchangeversion"],
-        versions["maxchangeversion"],
-        want_total=total,
-    )
-    render = state.store.render
-    body = b"[" + b",".join(render(d) for d in docs) + b"]"
-    headers = [(b"total-count", str(count).encode())] if total else []
-    return Reply(200, body, JSON, headers)
 
 
 def _content_type_ok(value: str | None) -> bool:
@@ -566,9 +389,9 @@ async def _post(state: SandboxState, req: Request, token: Token, resource: Resou
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
-    denied = _denied(state, req, token, resource, "Create")
-    if denied is not None:
-        return denied
+    refusal = denied(state, req, token, resource, "Create")
+    if refusal is not None:
+        return refusal
     outcome = state.store.upsert(
         resource, body, req.header(b"if-match"), req.header(b"if-none-match")
     )
@@ -596,9 +419,9 @@ async def _put(
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
-    denied = _denied(state, req, token, resource, "Update")
-    if denied is not None:
-        return denied
+    refusal = denied(state, req, token, resource, "Update")
+    if refusal is not None:
+        return refusal
     outcome = state.store.replace(resource, doc_id, body, req.header(b"if-match"))
     if outcome.status != 204 or outcome.document is None:
         return _failure(req, outcome)
