@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from dmsload.sandbox import cms_routes, dms_routes
+from dmsload.sandbox import cms_routes, dms_routes, token_info
 from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultError
 from dmsload.sandbox.http import (
@@ -118,6 +118,10 @@ class SandboxApp:
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
             return await dms_routes.oauth_token(state, req)
+        if path == "/oauth/token_info":
+            if req.method != "POST":
+                return Reply(405, headers=[(b"allow", b"POST")])
+            return await token_info.token_info(state, req)
         if path == "/management/reload-claimsets":
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
@@ -180,7 +184,9 @@ _DMS_GET: dict[str, Any] = {
     "/metadata": dms_routes.metadata,
     "/metadata/dependencies": dms_routes.dependencies,
 }
-_DMS_PATHS = frozenset({*_DMS_GET, "/oauth/token", "/management/reload-claimsets"})
+_DMS_PATHS = frozenset(
+    {*_DMS_GET, "/oauth/token", "/oauth/token_info", "/management/reload-claimsets"}
+)
 
 
 def _injected_error(state: SandboxState, req: Request) -> Reply:

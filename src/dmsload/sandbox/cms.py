@@ -270,6 +270,9 @@ class CmsState:
             )
         assert isinstance(claims, dict)
         with self._lock:
+            # An upload replaces the whole claims document, built-in claim sets included
+            # (docs/CLAIMS-LOADING-GUIDE.md: "completely replaces the current claims").
+            self.claim_sets = {}
             for item in claims["claimSets"]:
                 self._add_claim_set(item["claimSetName"], system=bool(item.get("isSystemReserved")))
             self.uploaded_claims = claims
@@ -277,14 +280,19 @@ class CmsState:
             return self.reload_id
 
     def reload_claims(self) -> str:
-        """`POST /management/reload-claims`: forget uploaded claims, keep the built-in sets."""
+        """`POST /management/reload-claims`: back to the built-in claims, uploads forgotten."""
         with self._lock:
             self.uploaded_claims = None
-            self.claim_sets = {
-                k: v for k, v in self.claim_sets.items() if v["name"] in BUILT_IN_CLAIM_SETS
-            }
+            self.claim_sets = {}
+            for name in BUILT_IN_CLAIM_SETS:
+                self._add_claim_set(name, system=True)
             self.reload_id = str(uuid.uuid4())
             return self.reload_id
+
+    def claims_snapshot(self) -> tuple[dict[str, Any] | None, list[str]]:
+        """The uploaded claims document (None: the built-in claims) and every claim set name."""
+        with self._lock:
+            return self.uploaded_claims, [c["name"] for c in self.claim_sets.values()]
 
     def current_claims(self) -> dict[str, Any]:
         """`GET /management/current-claims`: the uploaded document, or the built-in claim sets."""

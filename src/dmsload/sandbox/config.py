@@ -31,4 +31,9 @@ class SandboxConfig:
     admin_client_secret: str = ADMIN_CLIENT_SECRET
     max_page_size: int = 500
     correlation_header: str = "correlationid"
+    #: `CacheSettings:ClaimSetsCacheExpirationSeconds` of DMS: uploaded claims take effect after
+    #: `POST /management/reload-claimsets`, or once the cached copy is this old.
+    claim_set_cache_s: float = 600.0
+    #: `AppSettings:DefaultPartitionCount` of DMS: `/partitions` without `number`.
+    default_partition_count: int = 10
     faults: FaultSettings = field(default_factory=FaultSettings)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import re
-import time
 import urllib.parse
-from datetime import date, datetime
 from typing import Any
 
 import orjson
 
-from dmsload.sandbox.auth import parse_basic
+from dmsload.sandbox import queries
+from dmsload.sandbox.auth import Token, parse_basic
+from dmsload.sandbox.authz import denied
 from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
-from dmsload.sandbox.store import Filter, WriteOutcome, normalize_date_time
+from dmsload.sandbox.store import WriteOutcome
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATA_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
@@ -120,6 +119,7 @@ def dependencies(state: SandboxState, req: Request) -> Reply:
 
 def reload_claimsets(state: SandboxState, req: Request) -> Reply:
     """`POST /management/reload-claimsets` (enabled, as in `.env.e2e`)."""
+    state.reload_claim_sets()
     return json_reply(200, {"message": "Claimsets reloaded successfully"})
 
 
@@ -195,6 +195,8 @@ def data_route_template(state: SandboxState, method: str, rest: str) -> str:
     resource, doc_id, ok = split_data_path(state, rest)
     if not ok or resource is None:
         return f"{method} /data/{{unknown}}"
+    if doc_id in ("partitions", "deletes", "keyChanges"):
+        return f"{method} /data{resource.path}/{doc_id}"
     return f"{method} /data{resource.path}" + ("/{id}" if doc_id is not None else "")
 
 
@@ -230,8 +232,10 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     resource, doc_id, ok = split_data_path(state, rest)
     if not ok or resource is None:
         return not_found(req)
+    if doc_id == "partitions" and method == "GET":
+        return queries.partitions(state, req, token, resource)
     if doc_id is not None and doc_id in ("deletes", "keyChanges") and method == "GET":
-        return Reply(200, b"[]", JSON)
+        return denied(state, req, token, resource, "ReadChanges") or Reply(200, b"[]", JSON)
     if doc_id is not None and not UUID_RE.match(doc_id):
         if method == "POST":
             return _post_with_id(req)
@@ -244,11 +248,14 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
         )
     if method == "GET":
         if doc_id is None:
-            return _get_many(state, req, resource)
-        return _get_one(state, req, resource, doc_id)
+            return queries.get_many(state, req, token, resource)
+        return denied(state, req, token, resource, "Read") or _get_one(state, req, resource, doc_id)
     if method == "DELETE":
         if doc_id is None:
             return _method_not_allowed(req)
+        refusal = denied(state, req, token, resource, "Delete")
+        if refusal is not None:
+            return refusal
         outcome = state.store.delete(resource, doc_id, req.header(b"if-match"))
         if outcome.status == 204:
             return Reply(204)
@@ -258,10 +265,10 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     if method == "POST":
         if doc_id is not None:
             return _post_with_id(req)
-        return await _post(state, req, resource)
+        return await _post(state, req, token, resource)
     if doc_id is None:
         return _method_not_allowed(req)
-    return await _put(state, req, resource, doc_id)
+    return await _put(state, req, token, resource, doc_id)
 
 
 def _method_not_allowed(req: Request) -> Reply:
@@ -302,148 +309,6 @@ def _get_one(state: SandboxState, req: Request, resource: ResourceSchema, doc_id
     ):
         return Reply(304, headers=[etag])
     return Reply(200, state.store.render(doc), JSON, [etag])
-
-
-def _parameter_failure(req: Request, errors: list[str]) -> Reply:
-    return problem(
-        400,
-        "parameter-validation-failed",
-        "Parameters supplied to the request were invalid.",
-        req.correlation_id,
-        errors=errors,
-    )
-
-
-def _parse_int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
-def _parse_bool(text: str) -> bool | None:
-    low = text.strip().lower()
-    return True if low == "true" else False if low == "false" else None
-
-
-def _normalize_date(value: str) -> str | None:
-    try:
-        if len(value) == 10:
-            return date.fromisoformat(value).isoformat()
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).date().isoformat()
-    except ValueError:
-        return None
-
-
-def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
-    if kind == "number":
-        try:
-            number = float(value)
-        except ValueError:
-            return False, None
-        return math.isfinite(number), number
-    if kind == "boolean":
-        parsed = _parse_bool(value)
-        return parsed is not None, parsed
-    if kind == "date":
-        normalized = _normalize_date(value)
-        return normalized is not None, normalized
-    if kind == "date-time":
-        normalized = normalize_date_time(value)
-        return normalized is not None, normalized
-    if kind == "time":
-        try:
-            time.strptime(value, "%H:%M:%S")
-        except ValueError:
-            return False, None
-        return True, value
-    return True, value
-
-
-def _get_many(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
-    max_page = state.config.max_page_size
-    limit, offset, total = max_page, 0, False
-    errors: list[str] = []
-    params = req.query
-    names = {name for name, _ in params}
-    if "offset" in names:
-        parsed = _parse_int(dict(params)["offset"])
-        if parsed is None or parsed < 0:
-            errors.append("Offset must be a numeric value greater than or equal to 0.")
-        else:
-            offset = parsed
-    if "limit" in names:
-        parsed = _parse_int(dict(params)["limit"])
-        if parsed is None or parsed < 0 or parsed > max_page:
-            errors.append(
-                f"Limit must be omitted or set to a numeric value between 0 and {max_page}."
-            )
-        else:
-            limit = parsed
-    if "totalCount" in names:
-        flag = _parse_bool(dict(params)["totalCount"])
-        if flag is None:
-            errors.append("TotalCount must be a boolean value.")
-        else:
-            total = flag
-    if errors:
-        return _parameter_failure(req, errors)
-    versions: dict[str, int | None] = {"minchangeversion": None, "maxchangeversion": None}
-    filters: list[Filter] = []
-    invalid: dict[str, list[str]] = {}
-    descriptor_texts = {d.text for d in resource.descriptor_paths}
-    for name, value in params:
-        if name in ("limit", "offset", "totalCount"):
-            continue
-        low = name.lower()
-        if low in CHANGE_VERSION_PARAMS:
-            version = _parse_int(value)
-            if version is None or version < 0:
-                return _parameter_failure(
-                    req, [f"{name} must be a numeric value greater than or equal to 0."]
-                )
-            versions[low] = version
-            continue
-        field = resource.query_fields.get(low)
-        if field is None:
-            return problem(
-                400,
-                "bad-request",
-                "The request could not be processed. See 'errors' for details.",
-                req.correlation_id,
-                errors=[f"The query field '{name}' is not valid for this resource."],
-            )
-        ok, typed = _typed_filter(value, field.type)
-        if not ok:
-            invalid.setdefault(field.path_texts[0], []).append(
-                f"The value '{value}' is not valid for {name}."
-            )
-            continue
-        lower = any(p in descriptor_texts for p in field.path_texts)
-        filters.append(
-            Filter(field, typed.lower() if lower and isinstance(typed, str) else typed, lower)
-        )
-    if invalid:
-        return problem(
-            400,
-            "data-validation-failed",
-            VALIDATION_DETAIL,
-            req.correlation_id,
-            validation_errors=invalid,
-        )
-    docs, count = state.store.query(
-        resource,
-        filters,
-        offset,
-        limit,
-        versions["minchangeversion"],
-        versions["maxchangeversion"],
-        want_total=total,
-    )
-    render = state.store.render
-    body = b"[" + b",".join(render(d) for d in docs) + b"]"
-    headers = [(b"total-count", str(count).encode())] if total else []
-    return Reply(200, body, JSON, headers)
 
 
 def _content_type_ok(value: str | None) -> bool:
@@ -493,7 +358,7 @@ def _validate(
     req: Request, resource: ResourceSchema, body: dict[str, Any]
 ) -> dict[str, Any] | Reply:
     pruned = resource.prune(body)
-    errors = resource.validation_errors(pruned)
+    errors = resource.validation_errors(pruned) or resource.duplicate_item_errors(pruned)
     if errors:
         return problem(
             400,
@@ -505,7 +370,7 @@ def _validate(
     return pruned
 
 
-async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> Reply:
+async def _post(state: SandboxState, req: Request, token: Token, resource: ResourceSchema) -> Reply:
     parsed = await _read_document(req, resource)
     if isinstance(parsed, Reply):
         return parsed
@@ -524,6 +389,9 @@ async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> 
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
+    refusal = denied(state, req, token, resource, "Create")
+    if refusal is not None:
+        return refusal
     outcome = state.store.upsert(
         resource, body, req.header(b"if-match"), req.header(b"if-none-match")
     )
@@ -533,7 +401,9 @@ async def _post(state: SandboxState, req: Request, resource: ResourceSchema) -> 
     return Reply(outcome.status, headers=[_location(req, resource, doc.id), _etag(doc.etag)])
 
 
-async def _put(state: SandboxState, req: Request, resource: ResourceSchema, doc_id: str) -> Reply:
+async def _put(
+    state: SandboxState, req: Request, token: Token, resource: ResourceSchema, doc_id: str
+) -> Reply:
     parsed = await _read_document(req, resource)
     if isinstance(parsed, Reply):
         return parsed
@@ -549,6 +419,9 @@ async def _put(state: SandboxState, req: Request, resource: ResourceSchema, doc_
     body = _validate(req, resource, parsed)
     if isinstance(body, Reply):
         return body
+    refusal = denied(state, req, token, resource, "Update")
+    if refusal is not None:
+        return refusal
     outcome = state.store.replace(resource, doc_id, body, req.header(b"if-match"))
     if outcome.status != 204 or outcome.document is None:
         return _failure(req, outcome)

@@ -35,6 +35,10 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "authentication": ("security:authentication", "Authentication Failed"),
     "unauthorized": ("unauthorized", "Unauthorized"),
     "authorization": ("security:authorization", "Authorization Denied"),
+    "access-denied-action": (
+        "security:authorization:access-denied:action",
+        "Authorization Denied",
+    ),
     "forbidden": ("forbidden", "Forbidden"),
     "not-found": ("not-found", "Not Found"),
     "method-not-allowed": ("method-not-allowed", "Method Not Allowed"),

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from dmsload.sandbox.jsonpath import Path, compile_path, first_value, has_array, values_at
+from dmsload.sandbox.uniqueness import UniquenessConstraint, compile_constraints, duplicate_errors
 
 #: A natural key: one normalized value per identity path, in `identityJsonPaths` order.
 IdentityKey = tuple[Any, ...]
@@ -86,6 +87,7 @@ class ResourceSchema:
     descriptor_paths: tuple[DescriptorPath, ...]
     references: tuple[DocumentReference, ...] = ()
     query_fields: dict[str, QueryField] = field(default_factory=dict)
+    uniqueness: tuple[UniquenessConstraint, ...] = ()
 
     @property
     def path(self) -> str:
@@ -120,6 +122,10 @@ class ResourceSchema:
                 if message not in bucket:
                     bucket.append(message)
         return errors
+
+    def duplicate_item_errors(self, body: Mapping[str, Any]) -> dict[str, list[str]]:
+        """`arrayUniquenessConstraints` failures of a validated body, keyed by array path."""
+        return duplicate_errors(self.uniqueness, body) if self.uniqueness else {}
 
 
 def descriptor_uri(doc: Mapping[str, Any]) -> str:
@@ -342,6 +348,10 @@ def _compile_resource(
         validator=validator,
         descriptor_paths=tuple(descriptor_paths),
     )
+    try:
+        resource.uniqueness = compile_constraints(raw.get("arrayUniquenessConstraints"), where)
+    except ValueError as exc:
+        raise SchemaError(str(exc)) from exc
     mapping = raw.get("queryFieldMapping") or derive_query_fields(dpm)
     for qname, paths in mapping.items():
         if not paths:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import time
 from dataclasses import dataclass, field
 
 from dmsload.sandbox.auth import AuthStore, Client
-from dmsload.sandbox.cms import CmsState
+from dmsload.sandbox.claims import ClaimsPolicy, compile_policy
+from dmsload.sandbox.cms import BUILT_IN_CLAIM_SETS, CmsState
 from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultInjector
 from dmsload.sandbox.schema import ApiSchema, load_api_schema
@@ -64,6 +66,8 @@ class SandboxState:
     stats: Stats
     trace_prefix: str = field(default_factory=lambda: secrets.token_hex(6).upper())
     _trace_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _claims: ClaimsPolicy | None = None
+    _claims_loaded_at: float = 0.0
 
     @classmethod
     def create(cls, config: SandboxConfig) -> SandboxState:
@@ -91,7 +95,24 @@ class SandboxState:
         )
         if config.seed_descriptors:
             state.seed_descriptors()
+        state.reload_claim_sets()
         return state
+
+    def claims_policy(self) -> ClaimsPolicy:
+        """DMS's cached copy of the claim sets, refreshed once it is `claim_set_cache_s` old."""
+        policy = self._claims
+        if policy is None or time.monotonic() - self._claims_loaded_at >= (
+            self.config.claim_set_cache_s
+        ):
+            policy = self.reload_claim_sets()
+        return policy
+
+    def reload_claim_sets(self) -> ClaimsPolicy:
+        """Copy the Configuration Service's claim sets into DMS (`reload-claimsets`)."""
+        document, names = self.cms.claims_snapshot()
+        policy = compile_policy(document, BUILT_IN_CLAIM_SETS, names, self.schema)
+        self._claims, self._claims_loaded_at = policy, time.monotonic()
+        return policy
 
     def next_trace_id(self) -> str:
         """An ASP.NET-style TraceIdentifier, used as `correlationId` when the client sends none."""

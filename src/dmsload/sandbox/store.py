@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import dropwhile, islice, takewhile
 from typing import Any
 
 import orjson
@@ -189,6 +189,52 @@ class Store:
                 return list(islice(matches, offset, offset + limit)), None
             everything = list(matches)
             return everything[offset : offset + limit], len(everything)
+
+    def cursor_page(
+        self,
+        resource: ResourceSchema,
+        filters: list[Filter],
+        after: int,
+        end: int | None,
+        size: int,
+        min_version: int | None = None,
+        max_version: int | None = None,
+    ) -> list[Document]:
+        """Up to `size` matching documents positioned after `after` (and up to `end`)."""
+        with self._lock:
+            docs: Iterator[Document] = dropwhile(
+                lambda d: d.seq <= after, self._by_endpoint[resource.endpoint].values()
+            )
+            if end is not None:
+                docs = takewhile(lambda d: d.seq <= end, docs)
+            matches = self._matching(docs, filters, min_version, max_version)
+            return list(islice(matches, size))
+
+    def partition_bounds(
+        self,
+        resource: ResourceSchema,
+        filters: list[Filter],
+        number: int,
+        min_version: int | None = None,
+        max_version: int | None = None,
+    ) -> list[tuple[int, int | None]]:
+        """Up to `number` (after, end) position ranges with an equal share of matches each.
+
+        There are never more ranges than matching documents (none when nothing matches); the
+        last range is open-ended, so documents created during a walk land in it.
+        """
+        with self._lock:
+            docs = self._by_endpoint[resource.endpoint].values()
+            seqs = [d.seq for d in self._matching(docs, filters, min_version, max_version)]
+        count = len(seqs)
+        parts = min(number, count)
+        bounds: list[tuple[int, int | None]] = []
+        for index in range(parts):
+            first = index * count // parts
+            last = (index + 1) * count // parts - 1
+            after = seqs[first - 1] if first else 0
+            bounds.append((after, seqs[last] if index < parts - 1 else None))
+        return bounds
 
     @staticmethod
     def _matching(
