@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import urllib.parse
 from typing import Any
 
 import orjson
@@ -11,7 +10,7 @@ import orjson
 from dmsload.sandbox import queries
 from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.authz import denied
-from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
+from dmsload.sandbox.http import JSON, Reply, Request, body_field, json_reply, problem
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
 from dmsload.sandbox.store import WriteOutcome
@@ -162,17 +161,7 @@ async def oauth_token(state: SandboxState, req: Request) -> Reply:
 
 
 def _grant_type(req: Request, raw: bytes) -> str | None:
-    content_type = (req.header(b"content-type") or "").split(";")[0].strip().lower()
-    if content_type == "application/json":
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-        value = parsed.get("grant_type") if isinstance(parsed, dict) else None
-        return value if isinstance(value, str) else None
-    form = urllib.parse.parse_qs(raw.decode("latin-1"))
-    values = form.get("grant_type")
-    return values[0] if values else None
+    return body_field(req.header(b"content-type"), raw, "grant_type")
 
 
 # ---- data ------------------------------------------------------------------------------------

@@ -106,6 +106,19 @@ def problem(
     return Reply(status, orjson.dumps(body), PROBLEM, headers)
 
 
+def body_field(content_type: str | None, raw: bytes, name: str) -> str | None:
+    """One string field of a JSON object body, or of a form body for any other content type."""
+    if (content_type or "").split(";")[0].strip().lower() == "application/json":
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        value = parsed.get(name) if isinstance(parsed, dict) else None
+        return value if isinstance(value, str) else None
+    values = urllib.parse.parse_qs(raw.decode("latin-1")).get(name)
+    return values[0] if values else None
+
+
 class Request:
     """The parts of an ASGI HTTP request the handlers read, with the path base removed."""
 

@@ -130,17 +130,25 @@ def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> 
     return selection
 
 
+def _readable_selection(
+    state: SandboxState, req: Request, token: Token, resource: ResourceSchema, skip: frozenset[str]
+) -> Selection | Reply:
+    """The query's selection once the token may Read the resource; else the 400 or 403 reply."""
+    selection = _selection(req, resource, skip)
+    if isinstance(selection, Reply):
+        return selection
+    refusal = denied(state, req, token, resource, "Read")
+    return selection if refusal is None else refusal
+
+
 def get_many(state: SandboxState, req: Request, token: Token, resource: ResourceSchema) -> Reply:
     """`GET /data/{ns}/{endpoint}`: traditional or cursor paging, then Next-Page-Token."""
     parsed = paging.parse_collection(req.query, state.config.max_page_size)
     if isinstance(parsed, list):
         return _parameter_failure(req, parsed)
-    selection = _selection(req, resource, paging.COLLECTION_PARAMS)
+    selection = _readable_selection(state, req, token, resource, paging.COLLECTION_PARAMS)
     if isinstance(selection, Reply):
         return selection
-    refusal = denied(state, req, token, resource, "Read")
-    if refusal is not None:
-        return refusal
     bounded = selection.max_version is not None
     cursor = parsed.cursor
     headers: list[tuple[bytes, bytes]] = []
@@ -186,12 +194,9 @@ def partitions(state: SandboxState, req: Request, token: Token, resource: Resour
     number = paging.parse_partitions(req.query, state.config.default_partition_count)
     if isinstance(number, list):
         return _parameter_failure(req, number)
-    selection = _selection(req, resource, frozenset({"number"}))
+    selection = _readable_selection(state, req, token, resource, frozenset({"number"}))
     if isinstance(selection, Reply):
         return selection
-    refusal = denied(state, req, token, resource, "Read")
-    if refusal is not None:
-        return refusal
     bounded = selection.max_version is not None
     bounds = state.store.partition_bounds(
         resource, selection.filters, number, selection.min_version, selection.max_version

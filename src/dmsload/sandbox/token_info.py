@@ -10,14 +10,11 @@ assigned_profiles, claim_set, resources, services`); an unknown or expired one g
 from __future__ import annotations
 
 import time
-import urllib.parse
 from typing import Any
-
-import orjson
 
 from dmsload.sandbox.auth import Token
 from dmsload.sandbox.claims import ACTIONS
-from dmsload.sandbox.http import Reply, Request, json_reply, problem
+from dmsload.sandbox.http import Reply, Request, body_field, json_reply, problem
 from dmsload.sandbox.state import SandboxState
 
 
@@ -47,16 +44,8 @@ async def token_info(state: SandboxState, req: Request) -> Reply:
 
 
 def _requested_token(req: Request, raw: bytes) -> str | None:
-    media = (req.header(b"content-type") or "").split(";")[0].strip().lower()
-    if media == "application/json":
-        try:
-            parsed = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-        value = parsed.get("token") if isinstance(parsed, dict) else None
-        return value.strip() if isinstance(value, str) else None
-    values = urllib.parse.parse_qs(raw.decode("latin-1")).get("token")
-    return values[0].strip() if values else None
+    value = body_field(req.header(b"content-type"), raw, "token")
+    return value.strip() if value is not None else None
 
 
 def describe(state: SandboxState, token: Token) -> dict[str, Any]:
