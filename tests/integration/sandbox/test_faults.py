@@ -54,7 +54,7 @@ def test_fault_lognormal_latency(fresh: tuple[SandboxHandle, httpx.Client, dict[
 def test_fault_error_rate_503_retry_after(
     fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
 ) -> None:
-    """error_rate with error_status 503: problem+json service-unavailable with Retry-After."""
+    """§6, §12: error_rate with status 503: problem+json service-unavailable, Retry-After."""
     _sb, c, auth = fresh
     c.post("/_sandbox/faults", json={"error_rate": 1.0, "error_status": 503, "retry_after_s": 7})
     r = c.get("/data/ed-fi/students", headers=auth)
@@ -66,7 +66,7 @@ def test_fault_error_rate_503_retry_after(
 def test_fault_error_rate_fraction(
     fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
 ) -> None:
-    """error_rate 0.5 (status 500): about half the requests fail with urn:ed-fi:api:system."""
+    """§6: error_rate 0.5 (status 500): about half the requests fail with urn:ed-fi:api:system."""
     sb, c, auth = fresh
     sb.set_faults(error_rate=0.5, seed=1)
     statuses = Counter(c.get("/data/ed-fi/students", headers=auth).status_code for _ in range(200))
@@ -77,7 +77,7 @@ def test_fault_error_rate_fraction(
 def test_fault_rate_limit_429_per_host(
     fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
 ) -> None:
-    """rate_limit: past N per window per Host header, 429 too-many-requests with Retry-After."""
+    """§6, §12: rate_limit: past N per window per Host, 429 too-many-requests with Retry-After."""
     sb, c, auth = fresh
     sb.set_faults(rate_limit=5, rate_limit_window_s=30)
     statuses = [c.get("/data/ed-fi/students", headers=auth).status_code for _ in range(8)]
@@ -116,7 +116,7 @@ def test_fault_stall(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) 
 def test_fault_short_token_lifetime(
     fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]],
 ) -> None:
-    """token_lifetime_s: tokens issued afterwards expire quickly; clients then get 401."""
+    """§3.1: token_lifetime_s: tokens issued afterwards expire quickly; clients then get 401."""
     _sb, c, _ = fresh
     c.post("/_sandbox/faults", json={"token_lifetime_s": 1})
     r = c.post(
@@ -128,7 +128,9 @@ def test_fault_short_token_lifetime(
     auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert c.get("/data/ed-fi/students", headers=auth).status_code == 200
     time.sleep(1.1)
-    assert c.get("/data/ed-fi/students", headers=auth).status_code == 401
+    expired = c.get("/data/ed-fi/students", headers=auth)
+    assert expired.status_code == 401
+    assert 'error="invalid_token"' in expired.headers["www-authenticate"]
 
 
 def test_fault_settings_validation(
