@@ -10,7 +10,15 @@ import orjson
 from dmsload.sandbox import queries
 from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.authz import denied
-from dmsload.sandbox.http import JSON, Reply, Request, body_field, json_reply, problem
+from dmsload.sandbox.http import (
+    JSON,
+    Reply,
+    Request,
+    body_field,
+    invalid_token,
+    json_reply,
+    problem,
+)
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
 from dmsload.sandbox.store import WriteOutcome
@@ -203,13 +211,7 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
         )
     token = state.auth.bearer(req.header(b"authorization"))
     if token is None:
-        return problem(
-            401,
-            "authentication",
-            "The caller could not be authenticated.",
-            req.correlation_id,
-            headers=[(b"www-authenticate", b'Bearer error="invalid_token"')],
-        )
+        return invalid_token(req)
     if not token.client.data_store_ids:
         return problem(
             403,

@@ -106,6 +106,17 @@ def problem(
     return Reply(status, orjson.dumps(body), PROBLEM, headers)
 
 
+def invalid_token(req: Request) -> Reply:
+    """The DMS 401 for a missing or invalid bearer token (contract §3.1)."""
+    return problem(
+        401,
+        "authentication",
+        "The caller could not be authenticated.",
+        req.correlation_id,
+        headers=[(b"www-authenticate", b'Bearer error="invalid_token"')],
+    )
+
+
 def body_field(content_type: str | None, raw: bytes, name: str) -> str | None:
     """One string field of a JSON object body, or of a form body for any other content type."""
     if (content_type or "").split(";")[0].strip().lower() == "application/json":

@@ -14,20 +14,21 @@ from typing import Any
 
 from dmsload.sandbox.auth import Token
 from dmsload.sandbox.claims import ACTIONS
-from dmsload.sandbox.http import Reply, Request, body_field, json_reply, problem
+from dmsload.sandbox.http import (
+    Reply,
+    Request,
+    body_field,
+    invalid_token,
+    json_reply,
+    problem,
+)
 from dmsload.sandbox.state import SandboxState
 
 
 async def token_info(state: SandboxState, req: Request) -> Reply:
     """Describe the token named in the body; the caller needs a live bearer token itself."""
     if state.auth.bearer(req.header(b"authorization")) is None:
-        return problem(
-            401,
-            "authentication",
-            "The caller could not be authenticated.",
-            req.correlation_id,
-            headers=[(b"www-authenticate", b'Bearer error="invalid_token"')],
-        )
+        return invalid_token(req)
     value = _requested_token(req, await req.body() or b"")
     if not value:
         return problem(
