@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from dmsload.sandbox.auth import basic_header
+from dmsload.sandbox.config import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 GRADE = "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade"
@@ -36,6 +37,19 @@ def get_token(client: httpx.Client, key: str = "minimalKey", secret: str = "mini
     )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
+
+
+def cms_token(client: httpx.Client, path: str = "/connect/token", **form: str) -> httpx.Response:
+    """The preseeded CMS admin client's token request, with form fields added."""
+    return client.post(
+        path,
+        data={
+            "client_id": ADMIN_CLIENT_ID,
+            "client_secret": ADMIN_CLIENT_SECRET,
+            "grant_type": "client_credentials",
+            **form,
+        },
+    )
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from dmsload.sandbox.testing import running_sandbox
 
-from .conftest import assert_problem, get_token, school, student
+from .conftest import assert_problem, cms_token, get_token, school, student
 
 REPO = Path(__file__).resolve().parents[3]
 AUTHZ = "urn:ed-fi:api:security:authorization"
@@ -64,15 +64,7 @@ def client() -> Iterator[httpx.Client]:
 
 
 def _cms(client: httpx.Client) -> dict[str, str]:
-    r = client.post(
-        "/connect/token",
-        data={
-            "client_id": "DmsConfigurationService",
-            "client_secret": "ValidClientSecret1234567890!Abcd",
-            "grant_type": "client_credentials",
-        },
-    )
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return {"Authorization": f"Bearer {cms_token(client).json()['access_token']}"}
 
 
 def _app_token(client: httpx.Client, cms: dict[str, str], claim_set: str) -> dict[str, str]:

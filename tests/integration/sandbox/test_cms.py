@@ -11,22 +11,14 @@ import pytest
 from dmsload.sandbox.auth import basic_header
 from dmsload.sandbox.testing import SandboxHandle
 
-from .conftest import assert_problem, student
+from .conftest import assert_problem, cms_token, student
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
 def cms(client: httpx.Client) -> dict[str, str]:
-    r = client.post(
-        "/config/connect/token",
-        data={
-            "client_id": "DmsConfigurationService",
-            "client_secret": "ValidClientSecret1234567890!Abcd",
-            "grant_type": "client_credentials",
-            "scope": "edfi_admin_api/full_access",
-        },
-    )
+    r = cms_token(client, "/config/connect/token", scope="edfi_admin_api/full_access")
     assert r.status_code == 200, r.text
     assert set(r.json()) == {"access_token", "expires_in", "token_type"}
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

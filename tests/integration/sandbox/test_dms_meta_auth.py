@@ -7,6 +7,7 @@ import time
 import httpx
 
 from dmsload.sandbox.auth import basic_header
+from dmsload.sandbox.config import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 from .conftest import assert_problem, get_token
@@ -143,7 +144,7 @@ def test_s5_pipeline_401_before_404(client: httpx.Client) -> None:
 
 def test_s3_token_without_data_stores_403(client: httpx.Client) -> None:
     """§3.1 a token with no dataStoreIds (the CMS admin's): 403 on data."""
-    token = get_token(client, "DmsConfigurationService", "ValidClientSecret1234567890!Abcd")
+    token = get_token(client, ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET)
     r = client.get("/data/ed-fi/students", headers={"Authorization": f"Bearer {token}"})
     body = assert_problem(r, 403, "urn:ed-fi:api:security:authorization", "Authorization Denied")
     assert body["detail"] == "No database instances are authorized for this client"

@@ -6,6 +6,7 @@ import time
 
 import httpx
 
+from dmsload.sandbox.config import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
 from dmsload.sandbox.testing import SandboxHandle
 
 from .conftest import assert_problem, get_token, school
@@ -51,7 +52,7 @@ def test_s2_token_info_describes_token(client: httpx.Client) -> None:
 
 def test_s2_token_info_json_body_and_education_organizations(client: httpx.Client) -> None:
     """§2 a JSON body works too; education organizations come from the application."""
-    admin = get_token(client, "DmsConfigurationService", "ValidClientSecret1234567890!Abcd")
+    admin = get_token(client, ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET)
     cms = {"Authorization": f"Bearer {admin}"}
     vendor = client.post(
         "/v3/vendors", json={"company": "TI", "namespacePrefixes": "uri://ed-fi.org"}, headers=cms
