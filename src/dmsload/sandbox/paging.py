@@ -65,14 +65,16 @@ class Paging:
     cursor: Cursor | None = None
 
 
-def _int(text: str) -> int | None:
+def parse_int(text: str) -> int | None:
+    """An integer parameter (surrounding blanks allowed), or None."""
     try:
         return int(text.strip())
     except ValueError:
         return None
 
 
-def _bool(text: str) -> bool | None:
+def parse_bool(text: str) -> bool | None:
+    """`true`/`false` in any case (surrounding blanks allowed), or None."""
     low = text.strip().lower()
     return True if low == "true" else False if low == "false" else None
 
@@ -83,13 +85,13 @@ def parse_collection(params: Sequence[tuple[str, str]], max_page: int) -> Paging
     errors: list[str] = []
     limit, offset, total = max_page, 0, False
     if "offset" in given:
-        parsed = _int(given["offset"])
+        parsed = parse_int(given["offset"])
         if parsed is None or parsed < 0:
             errors.append("Offset must be a numeric value greater than or equal to 0.")
         else:
             offset = parsed
     if "limit" in given:
-        parsed = _int(given["limit"])
+        parsed = parse_int(given["limit"])
         if parsed is None or not 0 <= parsed <= max_page:
             errors.append(
                 f"Limit must be omitted or set to a numeric value between 0 and {max_page}."
@@ -97,7 +99,7 @@ def parse_collection(params: Sequence[tuple[str, str]], max_page: int) -> Paging
         else:
             limit = parsed
     if "totalCount" in given:
-        flag = _bool(given["totalCount"])
+        flag = parse_bool(given["totalCount"])
         if flag is None:
             errors.append("TotalCount must be a boolean value.")
         else:
@@ -114,7 +116,7 @@ def _cursor_paging(given: dict[str, str], max_page: int, total: bool) -> Paging 
         return ["PageSize can only be used together with PageToken."]
     size = max_page
     if "pageSize" in given:
-        parsed = _int(given["pageSize"])
+        parsed = parse_int(given["pageSize"])
         if parsed is None or not 0 <= parsed <= max_page:
             return [f"PageSize must be omitted or set to a numeric value between 0 and {max_page}."]
         size = parsed
@@ -134,7 +136,7 @@ def parse_partitions(params: Sequence[tuple[str, str]], default: int) -> int | l
     values = [value for name, value in params if name == "number"]
     if not values:
         return default
-    number = _int(values[-1])
+    number = parse_int(values[-1])
     if number is None or not 1 <= number <= MAX_PARTITIONS:
         return [f"Number must be omitted or set to a numeric value between 1 and {MAX_PARTITIONS}."]
     return number

@@ -56,8 +56,7 @@ def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
             return False, None
         return math.isfinite(number), number
     if kind == "boolean":
-        low = value.strip().lower()
-        parsed = True if low == "true" else False if low == "false" else None
+        parsed = paging.parse_bool(value)
         return parsed is not None, parsed
     if kind == "date":
         normalized = _normalize_date(value)
@@ -74,13 +73,6 @@ def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _parse_int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
 def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> Selection | Reply:
     """Parse filters and minChangeVersion/maxChangeVersion; `skip` names paging parameters."""
     selection = Selection()
@@ -91,7 +83,7 @@ def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> 
             continue
         low = name.lower()
         if low in CHANGE_VERSION_PARAMS:
-            version = _parse_int(value)
+            version = paging.parse_int(value)
             if version is None or version < 0:
                 return _parameter_failure(
                     req, [f"{name} must be a numeric value greater than or equal to 0."]
