@@ -1,0 +1,1 @@
+"""Everything dmsload knows about the Ed-Fi DMS: settings, auth, data, workloads, setup."""
