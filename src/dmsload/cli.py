@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-import enum
-import sys
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from dmsload import __version__
-from dmsload.durations import DurationError, parse_duration_ns
-from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
-from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
-from dmsload.plan import render_plan
-from dmsload.profile import (
-    Profile,
-    ProfileError,
-    apply_overrides,
-    apply_run_options,
-    load_profile,
+from dmsload.cli_options import (
+    DurationOpt,
+    EnvOpt,
+    IterationsOpt,
+    ProfileArg,
+    RunIdOpt,
+    SandboxOpt,
+    SeedOpt,
+    SummaryMode,
+    TagOpt,
+    TimeScaleOpt,
+    VusOpt,
+    fail,
+    load_or_exit,
 )
+from dmsload.dms.data import DataError, RunData
+from dmsload.dms.embedded_sandbox import SandboxStartError
+from dmsload.dms.sandbox_target import (
+    SandboxSetupError,
+    SandboxTarget,
+    plan_sandbox_target,
+    running_sandbox_target,
+)
+from dmsload.engine.runner import ExitCode, RunOptions, run_profile
+from dmsload.plan import render_plan
+from dmsload.profile import Profile
+from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
-from dmsload.workloads import builtin_workloads
+from dmsload.suite_command import suite as suite_command
 
 app = typer.Typer(
     name="dmsload",
@@ -53,104 +67,6 @@ def _root(
     """Load tests for the Ed-Fi Data Management Service."""
 
 
-def _fail(message: str, code: ExitCode) -> typer.Exit:
-    typer.echo(f"dmsload: {message}", err=True)
-    return typer.Exit(int(code))
-
-
-def _pairs(option: str, items: list[str] | None) -> dict[str, str]:
-    """`KEY=VALUE` items of a repeatable option; exit 2 naming the bad one."""
-    pairs: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _fail(f"{option}: expected KEY=VALUE (got {item!r})", ExitCode.USAGE)
-        pairs[key.strip()] = value
-    return pairs
-
-
-def _load(
-    profile_path: Path,
-    vus: int | None,
-    duration: str | None,
-    iterations: int | None,
-    time_scale: float,
-    *,
-    env: list[str] | None = None,
-    tags: list[str] | None = None,
-    trend_stats: str | None = None,
-    no_thresholds: bool = False,
-) -> Profile:
-    """Load a profile and apply the CLI overrides; exit 2 with one line per problem."""
-    try:
-        duration_ns = None if duration is None else parse_duration_ns(duration)
-    except DurationError as exc:
-        raise _fail(f"--duration: {exc}", ExitCode.USAGE) from None
-    if not time_scale > 0:
-        raise _fail(f"--time-scale: must be greater than 0 (got {time_scale!r})", ExitCode.USAGE)
-    env_pairs = _pairs("--env", env)
-    tag_pairs = _pairs("--tag", tags)
-    try:
-        profile = load_profile(profile_path, builtin_workloads(), env=env_pairs)
-        profile = apply_overrides(profile, vus=vus, duration_ns=duration_ns, iterations=iterations)
-        profile = apply_run_options(
-            profile,
-            tags=tag_pairs,
-            trend_stats=None if trend_stats is None else trend_stats.split(","),
-            no_thresholds=no_thresholds,
-        )
-    except ProfileError as exc:
-        for line in exc.lines():
-            typer.echo(line, err=True)
-        raise typer.Exit(int(ExitCode.USAGE)) from None
-    return profile.scaled(time_scale)
-
-
-ProfileArg = Annotated[
-    Path, typer.Argument(help="The TOML profile, e.g. profiles/demo.toml.", show_default=False)
-]
-VusOpt = Annotated[
-    int | None, typer.Option("--vus", min=1, help="Override the VUs of a one-scenario profile.")
-]
-DurationOpt = Annotated[
-    str | None,
-    typer.Option("--duration", help='Override the duration of a one-scenario profile ("30s").'),
-]
-IterationsOpt = Annotated[
-    int | None,
-    typer.Option("--iterations", min=1, help="Run a one-scenario profile as shared-iterations."),
-]
-EnvOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--env",
-        "-e",
-        metavar="VAR=VALUE",
-        help="Set VAR=VALUE for ${VAR} in the profile (repeatable), as k6's -e.",
-    ),
-]
-TagOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", metavar="KEY=VALUE", help="Add KEY=VALUE to every sample's tags (repeatable)."
-    ),
-]
-TimeScaleOpt = Annotated[
-    float,
-    typer.Option(
-        "--time-scale",
-        help="Multiply every duration by F (rates stay the same): 0.01 runs a 4h soak in 2m24s.",
-    ),
-]
-
-
-class SummaryMode(enum.StrEnum):
-    """How much the end-of-test summary shows."""
-
-    COMPACT = "compact"
-    FULL = "full"
-
-
 @app.command()
 def validate(
     profile: ProfileArg,
@@ -168,21 +84,10 @@ def validate(
 
       dmsload validate profiles/demo.toml --time-scale 0.5
     """
-    loaded = _load(profile, vus, duration, iterations, time_scale, env=env)
+    loaded = load_or_exit(profile, vus, duration, iterations, time_scale, env=env)
     for line in render_plan(loaded):
         typer.echo(line)
     typer.echo("\nprofile is valid")
-
-
-def _write_outputs(result: RunResult, ctx: SummaryContext, summary_export: Path | None) -> bool:
-    if summary_export is None:
-        return True
-    try:
-        write_k6_summary_export(summary_export, result.registry, result.thresholds, ctx)
-    except OSError as exc:
-        typer.echo(f"dmsload: --summary-export {summary_export}: {exc.strerror}", err=True)
-        return False
-    return True
 
 
 @app.command()
@@ -226,6 +131,9 @@ def run(
     no_thresholds: Annotated[
         bool, typer.Option("--no-thresholds", help="Do not evaluate thresholds (k6's flag).")
     ] = False,
+    sandbox: SandboxOpt = False,
+    seed: SeedOpt = None,
+    run_id: RunIdOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -239,8 +147,14 @@ def run(
       dmsload run profiles/demo.toml --time-scale 0.5 --summary-export summary.json
 
       dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
+
+      dmsload run profiles/smoke.toml --sandbox
     """
-    loaded = _load(
+    run_data = _run_data(seed, run_id)
+    target = plan_sandbox_target() if sandbox else None
+    if target is not None:
+        env = [*(f"{k}={v}" for k, v in target.profile_env.items()), *(env or [])]
+    loaded = load_or_exit(
         profile,
         vus,
         duration,
@@ -251,36 +165,40 @@ def run(
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
     )
-    result = run_profile(loaded, RunOptions(quiet=quiet, verbose=verbose, insecure=insecure))
-    notes = list(result.warnings)
-    if result.interrupted:
-        notes.append("the run was interrupted (SIGINT/SIGTERM): results cover the part that ran")
-    if result.aborted_by is not None:
-        notes.append(
-            f"aborted by threshold {result.aborted_by.selector} "
-            f"'{result.aborted_by.threshold.source}' (abort_on_fail)"
-        )
-    if result.error is not None:
-        notes.append(f"the run failed: {result.error}")
-    ctx = SummaryContext(
-        elapsed_s=result.elapsed_s,
-        trend_stats=loaded.summary_trend_stats,
-        scenarios=result.scenario_names,
-        interrupted=result.interrupted,
-        notes=notes,
-        mode=summary_mode.value,
+    report = ReportOptions(
+        summary_export=summary_export, summary_mode=summary_mode.value, no_color=no_color
     )
-    exported = _write_outputs(result, ctx, summary_export)
-    console = Console(no_color=no_color, highlight=False, soft_wrap=True)
-    render_summary(result.registry, result.thresholds, ctx, console)
-    code = result.exit_code
-    if not exported and code == ExitCode.OK:
-        code = ExitCode.CANNOT_PROCEED
-    sys.stdout.flush()
+    options = RunOptions(quiet=quiet, verbose=verbose, insecure=insecure, run_data=run_data)
+    if target is None:
+        code = report_run(run_profile(loaded, options), loaded, report)
+    else:
+        code = _run_on_sandbox(target, loaded, options, report)
     raise typer.Exit(int(code))
 
 
+def _run_data(seed: int | None, run_id: str | None) -> RunData:
+    try:
+        return RunData.create(seed=seed, run_id=run_id)
+    except DataError as exc:
+        raise fail(f"--run-id: {exc}", ExitCode.USAGE) from None
+
+
+def _run_on_sandbox(
+    target: SandboxTarget, loaded: Profile, options: RunOptions, report: ReportOptions
+) -> ExitCode:
+    def echo(line: str) -> None:
+        typer.echo(line, err=True)
+
+    try:
+        with running_sandbox_target(target, echo) as settings:
+            options = dataclasses.replace(options, connection=settings)
+            return report_run(run_profile(loaded, options), loaded, report)
+    except (SandboxStartError, SandboxSetupError) as exc:
+        raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
+
+
 app.command(name="sandbox")(sandbox_command)
+app.command(name="suite")(suite_command)
 
 
 def main() -> None:

@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from time import perf_counter_ns
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 
+from dmsload.dms.data import RunData
+from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import ScenarioRuntime
-from dmsload.http import RequestRecorder, shared_ssl_context
+from dmsload.engine.vu import VU
+from dmsload.http import HttpClient, RequestRecorder, shared_ssl_context
 from dmsload.metrics import (
     BuiltinMetrics,
     Registry,
@@ -30,7 +33,10 @@ from dmsload.metrics import (
     make_tags,
 )
 from dmsload.profile import Profile
-from dmsload.workloads import WorkloadContext
+from dmsload.workloads import Workload, WorkloadContext
+
+if TYPE_CHECKING:
+    from dmsload.settings import ConnectionSettings
 
 THRESHOLD_INTERVAL_S = 2.0  # k6 re-evaluates thresholds every 2 s
 
@@ -55,6 +61,10 @@ class RunOptions:
     progress_interval_s: float | None = None  # None: 1 s on a terminal, 5 s otherwise
     insecure: bool = False
     handle_signals: bool = True
+    connection: ConnectionSettings | None = None
+    """Where DMS workloads connect; None: from the environment and .env when first needed."""
+    run_data: RunData | None = None
+    """The run id and seed of generated data; None: a fresh random run id."""
 
 
 @dataclass
@@ -72,6 +82,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     scenario_names: list[str] = field(default_factory=list)
     error: str | None = None
+    run_id: str = ""
+    discovery: dict[str, Any] | None = None
+    """The DMS discovery document (`GET /`), when a DMS workload connected."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -126,6 +139,9 @@ class Runner:
         self._start_ns = 0
         self._runtimes: list[ScenarioRuntime] = []
         self._cancel_all: Callable[[], None] = lambda: None
+        self.run_data = self.options.run_data or RunData.create()
+        self.dms = DmsConnector(self.registry, self.run_data, self.options.connection)
+        self._workloads: list[Workload] = []
 
     # ---- wiring --------------------------------------------------------------------------
     def _on_failure(
@@ -156,8 +172,10 @@ class Runner:
                 on_failure=self._on_failure if self.options.verbose else None,
             )
             workload = scenario.workload.factory(
-                scenario.options, WorkloadContext(registry=self.registry, scenario=name)
+                scenario.options,
+                WorkloadContext(registry=self.registry, scenario=name, dms=self.dms),
             )
+            self._workloads.append(workload)
             runtimes.append(
                 ScenarioRuntime(
                     name=name,
@@ -174,6 +192,35 @@ class Runner:
                 )
             )
         return runtimes
+
+    async def _prepare(self) -> None:
+        """Every workload's `prepare`, in profile order, before the clock starts (k6's
+        setup()); their requests are recorded with `scenario=setup`."""
+        tags = {**self.profile.tags, "scenario": "setup"}
+        recorder = RequestRecorder(self.registry, self.metrics, tags)
+        http = HttpClient(
+            recorder,
+            ssl_context=shared_ssl_context(verify=not self.options.insecure),
+            timeout_s=self.profile.request_timeout_ns / NS_PER_S,
+        )
+        vu = VU(0, 0, "setup", http, self.registry, self.metrics.checks, tags)
+        try:
+            for workload in self._workloads:
+                await workload.prepare(vu)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await http.aclose()
+                for extra in vu.extra_http:
+                    await extra.aclose()
+
+    async def _close(self) -> None:
+        with anyio.CancelScope(shield=True):
+            for workload in self._workloads:
+                try:
+                    await workload.close()
+                except Exception as exc:  # closing must not hide the run's result
+                    self._log(f"dmsload: closing a workload failed: {type(exc).__name__}: {exc}")
+            await self.dms.aclose()
 
     # ---- control -------------------------------------------------------------------------
     def elapsed_s(self) -> float:
@@ -252,13 +299,14 @@ class Runner:
         printer = None
         if not self.options.quiet:
             printer = ProgressPrinter(self._runtimes, stream, live=stream.isatty())
-        self._start_ns = perf_counter_ns()
         try:
             async with anyio.create_task_group() as outer:
                 self._cancel_all = outer.cancel_scope.cancel
-                outer.start_soon(self._tick, printer)
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
+                await self._prepare()
+                self._start_ns = perf_counter_ns()
+                outer.start_soon(self._tick, printer)
                 async with anyio.create_task_group() as scenarios:
                     for rt in self._runtimes:
                         scenarios.start_soon(self._scenario, rt)
@@ -267,8 +315,9 @@ class Runner:
             leaf = _first_leaf(exc)
             error = f"{type(leaf).__name__}: {leaf}"
             self._log(f"dmsload: the run failed: {error}")
+        await self._close()
         elapsed = self.elapsed_s()
-        if printer is not None:
+        if printer is not None and self._start_ns:
             printer.draw(max(elapsed % 1.0, 0.001), perf_counter_ns() - self._start_ns)
         # the final gauges and threshold evaluation
         base = make_tags({})
@@ -289,6 +338,8 @@ class Runner:
             warnings=warnings,
             scenario_names=[rt.name for rt in self._runtimes],
             error=error,
+            run_id=self.run_data.run_id,
+            discovery=dict(session.discovery) if (session := self.dms.started) else None,
         )
 
 

@@ -168,6 +168,8 @@ class ScenarioRuntime:
         """Close a VU's connection, even while the scenario is being cancelled."""
         with anyio.CancelScope(shield=True):
             await vu.http.aclose()
+            for extra in vu.extra_http:
+                await extra.aclose()
 
     # ---- iterations ----------------------------------------------------------------------
     async def iterate(self, vu: VU, intended_ns: int | None = None) -> bool:

@@ -17,6 +17,7 @@ class VU:
         "_check_tags",
         "_registry",
         "_scenario_tags",
+        "extra_http",
         "http",
         "id",
         "id_in_scenario",
@@ -42,10 +43,18 @@ class VU:
         self.iteration = 0
         """Completed or attempted iterations of this VU in its scenario (k6's __ITER)."""
         self.state: dict[str, Any] = {}
+        self.extra_http: list[HttpClient] = []
+        """More connections of this VU (`http_pool`), closed with it."""
         self._registry = registry
         self._check_metric = checks
         self._scenario_tags = dict(scenario_tags)
         self._check_tags: dict[tuple[str, tuple[tuple[str, str], ...]], TagSet] = {}
+
+    def http_pool(self, size: int) -> list[HttpClient]:
+        """`size` connections for concurrent requests: `http` first, then extra ones."""
+        while len(self.extra_http) < size - 1:
+            self.extra_http.append(self.http.sibling())
+        return [self.http, *self.extra_http[: size - 1]]
 
     def check(self, name: str, ok: bool, tags: Mapping[str, str] | None = None) -> bool:
         """Record a k6-style named check (`status is 201`) into the `checks` rate."""

@@ -203,6 +203,9 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self.recorder = recorder
+        self._ssl_context = ssl_context
+        self._timeout_s = timeout_s
+        self._extra_headers = dict(headers or {})
         self._transport = VUTransport(ssl_context)
         self._timeout = {"connect": timeout_s, "read": timeout_s, "write": timeout_s}
         defaults = {"User-Agent": USER_AGENT, **(headers or {})}
@@ -210,6 +213,16 @@ class HttpClient:
         self._urls: dict[str, httpx.URL] = {}
         self.intended_ns: int | None = None
         """Intended start of the current arrival-rate iteration; consumed by its first request."""
+
+    def sibling(self) -> HttpClient:
+        """Another connection with the same recorder, TLS settings, timeout and headers
+        (for concurrent requests of one VU, as k6's `http.batch`)."""
+        return HttpClient(
+            self.recorder,
+            ssl_context=self._ssl_context,
+            timeout_s=self._timeout_s,
+            headers=self._extra_headers,
+        )
 
     @property
     def transport(self) -> VUTransport:

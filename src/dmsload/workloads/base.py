@@ -1,4 +1,9 @@
-"""The workload contract: a named async `iteration(vu)` with validated options."""
+"""The workload contract: a named async `iteration(vu)` with validated options.
+
+A workload may also `prepare` itself once before the load starts (k6's `setup()`: seed data,
+connect to the DMS) with a setup VU whose requests are tagged `scenario=setup`, and `close`
+once after the run.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,34 @@ from pydantic import BaseModel
 from dmsload.metrics import MetricKind, Registry, ValueType
 
 if TYPE_CHECKING:
+    from dmsload.dms.session import DmsConnector
     from dmsload.engine.vu import VU
 
 
 class Workload(Protocol):
     """What a scenario runs on every iteration of every VU."""
 
+    async def prepare(self, vu: VU) -> None:
+        """Once, before the load starts; `vu` is the run's setup VU."""
+        ...
+
     async def iteration(self, vu: VU) -> None:
         """Do one iteration's work through `vu.http`."""
         ...
+
+    async def close(self) -> None:
+        """Once, after the run."""
+        ...
+
+
+class BaseWorkload:
+    """No-op `prepare` and `close`, for workloads that need neither."""
+
+    async def prepare(self, vu: VU) -> None:
+        """Nothing to prepare."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,7 @@ class WorkloadContext:
 
     registry: Registry
     scenario: str
+    dms: DmsConnector
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dmsload.workloads.base import Workload, WorkloadContext, WorkloadSpec
+from dmsload.workloads.base import BaseWorkload, Workload, WorkloadContext, WorkloadSpec
 
 if TYPE_CHECKING:
     from dmsload.engine.vu import VU
@@ -52,7 +52,7 @@ class HttpOptions(BaseModel):
         return value
 
 
-class HttpWorkload:
+class HttpWorkload(BaseWorkload):
     """Sends the configured request; when `expect_status` is set it is both the check and
     the response callback deciding `http_req_failed` (k6's `expectedStatuses`)."""
 

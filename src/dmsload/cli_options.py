@@ -1,0 +1,142 @@
+"""What the `dmsload` commands share: option types, usage errors and profile loading."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dmsload.durations import DurationError, parse_duration_ns
+from dmsload.engine.runner import ExitCode
+from dmsload.profile import (
+    Profile,
+    ProfileError,
+    apply_overrides,
+    apply_run_options,
+    load_profile,
+)
+from dmsload.workloads import builtin_workloads
+
+
+def fail(message: str, code: ExitCode) -> typer.Exit:
+    typer.echo(f"dmsload: {message}", err=True)
+    return typer.Exit(int(code))
+
+
+def pairs(option: str, items: list[str] | None) -> dict[str, str]:
+    """`KEY=VALUE` items of a repeatable option; exit 2 naming the bad one."""
+    pairs: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"{option}: expected KEY=VALUE (got {item!r})", ExitCode.USAGE)
+        pairs[key.strip()] = value
+    return pairs
+
+
+def load_or_exit(
+    profile_path: Path,
+    vus: int | None,
+    duration: str | None,
+    iterations: int | None,
+    time_scale: float,
+    *,
+    env: list[str] | None = None,
+    tags: list[str] | None = None,
+    trend_stats: str | None = None,
+    no_thresholds: bool = False,
+) -> Profile:
+    """Load a profile and apply the CLI overrides; exit 2 with one line per problem."""
+    try:
+        duration_ns = None if duration is None else parse_duration_ns(duration)
+    except DurationError as exc:
+        raise fail(f"--duration: {exc}", ExitCode.USAGE) from None
+    if not time_scale > 0:
+        raise fail(f"--time-scale: must be greater than 0 (got {time_scale!r})", ExitCode.USAGE)
+    env_pairs = pairs("--env", env)
+    tag_pairs = pairs("--tag", tags)
+    try:
+        profile = load_profile(profile_path, builtin_workloads(), env=env_pairs)
+        profile = apply_overrides(profile, vus=vus, duration_ns=duration_ns, iterations=iterations)
+        profile = apply_run_options(
+            profile,
+            tags=tag_pairs,
+            trend_stats=None if trend_stats is None else trend_stats.split(","),
+            no_thresholds=no_thresholds,
+        )
+    except ProfileError as exc:
+        for line in exc.lines():
+            typer.echo(line, err=True)
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+    return profile.scaled(time_scale)
+
+
+ProfileArg = Annotated[
+    Path, typer.Argument(help="The TOML profile, e.g. profiles/demo.toml.", show_default=False)
+]
+VusOpt = Annotated[
+    int | None, typer.Option("--vus", min=1, help="Override the VUs of a one-scenario profile.")
+]
+DurationOpt = Annotated[
+    str | None,
+    typer.Option("--duration", help='Override the duration of a one-scenario profile ("30s").'),
+]
+IterationsOpt = Annotated[
+    int | None,
+    typer.Option("--iterations", min=1, help="Run a one-scenario profile as shared-iterations."),
+]
+EnvOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env",
+        "-e",
+        metavar="VAR=VALUE",
+        help="Set VAR=VALUE for ${VAR} in the profile (repeatable), as k6's -e.",
+    ),
+]
+TagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag", metavar="KEY=VALUE", help="Add KEY=VALUE to every sample's tags (repeatable)."
+    ),
+]
+TimeScaleOpt = Annotated[
+    float,
+    typer.Option(
+        "--time-scale",
+        help="Multiply every duration by F (rates stay the same): 0.01 runs a 4h soak in 2m24s.",
+    ),
+]
+
+
+SandboxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox",
+        help="Start the embedded sandbox on a free loopback port, run setup against it, "
+        "run the profile there, and stop it.",
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", help="Make generated data reproducible (also fixes the run id it derives)."
+    ),
+]
+RunIdOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--run-id",
+        metavar="HEX8",
+        help="Reuse a run id (8 hex digits) so generated identities repeat; random by default.",
+    ),
+]
+
+
+class SummaryMode(enum.StrEnum):
+    """How much the end-of-test summary shows."""
+
+    COMPACT = "compact"
+    FULL = "full"

@@ -1,0 +1,210 @@
+"""One DMS request as a workload sends it: token, tags, checks, custom metrics, Retry-After.
+
+Every request carries k6's tags plus `resource` and `operation`, and a `name` such as
+`POST /ed-fi/students` or `GET /ed-fi/students/{id}`. A 401 `invalid_token` triggers one
+single-flight token refresh and one retry. A response other than the expected status feeds
+`api_errors`; a 429 or 503 with `Retry-After` makes the VU wait that long before its next
+iteration (unless `respect_retry_after` is off).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import orjson
+
+from dmsload.dms.resources import resource_path
+from dmsload.dms.session import DmsSession
+from dmsload.http import HttpClient, HttpResponse
+from dmsload.metrics import MetricKind, ValueType
+
+if TYPE_CHECKING:
+    from dmsload.engine.vu import VU
+
+RETRY_AFTER_UNTIL = "dms.retry_after_until"
+"""`vu.state` key: the monotonic time before which the VU starts no new iteration."""
+MAX_RETRY_AFTER_S = 60.0
+_BACKOFF_STATUSES = frozenset({429, 503})
+_JSON = {"Content-Type": "application/json"}
+
+
+class Operation(StrEnum):
+    """The `operation` tag of a request."""
+
+    CREATE = "create"
+    UPSERT = "upsert"
+    READ = "read"
+    UPDATE = "update"
+    DELETE = "delete"
+    QUERY = "query"
+
+
+ENTITY_CREATION_TIME = "entity_creation_time"
+QUERY_RESPONSE_TIME = "query_response_time"
+API_ERRORS = "api_errors"
+
+CREATED_COUNTERS: Mapping[str, str] = {
+    "schools": "schools_created",
+    "students": "students_created",
+    "staffs": "staff_created",
+    "studentSchoolAssociations": "student_school_associations_created",
+    "staffEducationOrganizationAssignmentAssociations": "staff_assignments_created",
+}
+"""The per-entity create counters, by resource endpoint."""
+
+DMS_METRICS: Mapping[str, tuple[MetricKind, ValueType]] = {
+    ENTITY_CREATION_TIME: (MetricKind.TREND, ValueType.TIME),
+    QUERY_RESPONSE_TIME: (MetricKind.TREND, ValueType.TIME),
+    API_ERRORS: (MetricKind.COUNTER, ValueType.DEFAULT),
+    "auth_token_duration": (MetricKind.TREND, ValueType.TIME),
+    "auth_token_requests": (MetricKind.COUNTER, ValueType.DEFAULT),
+    **{name: (MetricKind.COUNTER, ValueType.DEFAULT) for name in CREATED_COUNTERS.values()},
+}
+"""The custom metrics every DMS workload may emit (the strategy's names)."""
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """`Retry-After` as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _status_check(expected: frozenset[int]) -> str:
+    return "status is " + " or ".join(str(code) for code in sorted(expected, reverse=True))
+
+
+@dataclass(frozen=True)
+class _Route:
+    name: str
+    tags: Mapping[str, str]
+    check: str
+    expected: frozenset[int]
+
+
+class DmsCalls:
+    """Sends DMS requests for one workload."""
+
+    def __init__(self, session: DmsSession, *, respect_retry_after: bool = True) -> None:
+        self.session = session
+        self.respect_retry_after = respect_retry_after
+        self._routes: dict[tuple[str, str, str, frozenset[int], str | None], _Route] = {}
+
+    def _route(
+        self,
+        method: str,
+        endpoint: str,
+        operation: Operation,
+        expected: frozenset[int],
+        name: str | None,
+        by_id: bool,
+    ) -> _Route:
+        key = (method, endpoint, operation.value, expected, name if name else str(by_id))
+        route = self._routes.get(key)
+        if route is None:
+            path = resource_path(endpoint) + ("/{id}" if by_id else "")
+            route = _Route(
+                name=name or f"{method} {path}",
+                tags={"resource": endpoint, "operation": operation.value},
+                check=f"{operation.value} {endpoint}: {_status_check(expected)}",
+                expected=expected,
+            )
+            self._routes[key] = route
+        return route
+
+    async def send(
+        self,
+        vu: VU,
+        method: str,
+        endpoint: str,
+        operation: Operation,
+        *,
+        expect: frozenset[int],
+        doc_id: str | None = None,
+        body: Any = None,
+        params: Mapping[str, str | int | bool] | None = None,
+        name: str | None = None,
+        http: HttpClient | None = None,
+    ) -> HttpResponse:
+        """Send one request with the shared token; check its status; count its errors.
+
+        `http` is one of the VU's extra connections for concurrent requests (default
+        `vu.http`)."""
+        route = self._route(method, endpoint, operation, expect, name, doc_id is not None)
+        url = self.session.url(endpoint, doc_id)
+        content = None if body is None else orjson.dumps(body)
+        client = http or vu.http
+        tokens = self.session.tokens
+        token = await tokens.token()
+        response = await _request(client, method, url, route, token, content, params)
+        if response.status == 401 and "invalid_token" in response.headers.get(
+            "www-authenticate", ""
+        ):
+            token = await tokens.refresh_after_rejection(token)
+            response = await _request(client, method, url, route, token, content, params)
+        vu.check(route.check, response.expected)
+        if not response.expected:
+            self._failed(vu, route, response)
+        return response
+
+    def _failed(self, vu: VU, route: _Route, response: HttpResponse) -> None:
+        vu.add(API_ERRORS, 1.0, {**route.tags, "status": str(response.status)})
+        if response.status in _BACKOFF_STATUSES and self.respect_retry_after:
+            wait = retry_after_seconds(response.headers.get("retry-after"))
+            if wait is not None and wait > 0:
+                until = time.monotonic() + min(wait, MAX_RETRY_AFTER_S)
+                vu.state[RETRY_AFTER_UNTIL] = max(vu.state.get(RETRY_AFTER_UNTIL, 0.0), until)
+
+
+async def _request(
+    client: HttpClient,
+    method: str,
+    url: str,
+    route: _Route,
+    token: str,
+    content: bytes | None,
+    params: Mapping[str, str | int | bool] | None,
+) -> HttpResponse:
+    headers = {"Authorization": f"Bearer {token}"}
+    if content is not None:
+        headers.update(_JSON)
+    return await client.request(
+        method,
+        url,
+        name=route.name,
+        headers=headers,
+        content=content,
+        params=params,
+        expected_statuses=route.expected,
+        tags=route.tags,
+    )
+
+
+async def honor_retry_after(vu: VU) -> None:
+    """Wait out a `Retry-After` this VU received (before its next iteration)."""
+    until = vu.state.pop(RETRY_AFTER_UNTIL, None)
+    if until is not None:
+        delay = until - time.monotonic()
+        if delay > 0:
+            await anyio.sleep(delay)
+
+
+def created_id(response: HttpResponse) -> str | None:
+    """The document id from a POST's `Location` header (its last path segment)."""
+    location = response.headers.get("location")
+    if not location:
+        return None
+    return location.rstrip("/").rsplit("/", 1)[-1]

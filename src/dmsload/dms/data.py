@@ -1,0 +1,199 @@
+"""Deterministic documents for the performance schema, unique across VUs, iterations and runs.
+
+In the spirit of the strategy's PerformanceDataGenerator: schools (with a category and four
+grade levels), students, staff, StudentSchoolAssociations and
+StaffEducationOrganizationAssignmentAssociations. Every identity mixes in the run id, the worker,
+the VU and a per-VU sequence, so two runs never collide unless they are given the same run id
+(or the same seed, which derives the run id). A seed also fixes every other generated value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import count
+from typing import Any
+
+from dmsload.dms.descriptors import GRADE_LEVELS, SCHOOL_CATEGORIES, STAFF_CLASSIFICATIONS
+
+Document = dict[str, Any]
+
+SEEDED_SCHOOL_BASE = 100_000
+"""`dmsload setup --seed-schools N` creates schools 100000 .. 100000+N-1."""
+
+RUN_SCHOOL_BASE = 1_000_000_000
+"""Schools a run creates get ids in their own block above this (schoolId is a 32-bit int)."""
+RUN_SCHOOL_SLOTS = 1_000
+RUN_SCHOOL_BLOCK = 1_000_000
+"""1,000 blocks of 1,000,000 ids; a run uses the block its run id selects."""
+
+_RUN_ID = re.compile(r"^[0-9a-f]{8}$")
+
+_FIRST_NAMES = (
+    "Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Sofia", "Mateo", "Amara", "Kenji",
+    "Priya", "Omar", "Chloe", "Diego", "Hana", "Isaac", "Leila", "Marco", "Nia", "Theo",
+)  # fmt: skip
+_LAST_NAMES = (
+    "Garcia", "Smith", "Nguyen", "Johnson", "Okafor", "Kim", "Patel", "Brown", "Lopez", "Cohen",
+    "Silva", "Novak", "Haddad", "Moreau", "Tanaka", "Olsen", "Reyes", "Walker", "Singh", "Young",
+)  # fmt: skip
+_CITIES = ("Austin", "Denver", "Madison", "Raleigh", "Tucson", "Boise", "Salem", "Dover")
+_POSITIONS = ("Teacher", "Principal", "Counselor", "Aide")
+_STUDENT_BIRTH_FIRST = date(2005, 1, 1)
+_STAFF_BIRTH_FIRST = date(1960, 1, 1)
+_ENTRY_FIRST = date(2024, 8, 1)
+
+
+class DataError(ValueError):
+    """A generator option that cannot work (a bad run id, an exhausted id block)."""
+
+
+def seeded_school_id(index: int) -> int:
+    """The id of the `index`-th school `setup --seed-schools` creates."""
+    return SEEDED_SCHOOL_BASE + index
+
+
+def school_document(school_id: int, name: str | None = None) -> Document:
+    """A school with the `School` category and the four generated grade levels."""
+    return {
+        "schoolId": school_id,
+        "nameOfInstitution": name or f"dmsload School {school_id}",
+        "educationOrganizationCategories": [
+            {"educationOrganizationCategoryDescriptor": SCHOOL_CATEGORIES[0].uri}
+        ],
+        "gradeLevels": [{"gradeLevelDescriptor": grade.uri} for grade in GRADE_LEVELS],
+    }
+
+
+def new_run_id(seed: int | None = None, salt: str = "") -> str:
+    """8 hex digits: random, or derived from the seed (and a salt, such as the profile name
+    in a suite) so that a seeded run is reproducible."""
+    if seed is None:
+        return os.urandom(4).hex()
+    return hashlib.sha256(f"dmsload-seed-{seed}/{salt}".encode()).hexdigest()[:8]
+
+
+@dataclass
+class RunData:
+    """What every generator of one run shares: the run id, worker, seed and school counter."""
+
+    run_id: str
+    seed: int | None = None
+    worker: int = 0
+    workers: int = 1
+    _schools: count[int] = field(default_factory=count, repr=False)
+
+    def __post_init__(self) -> None:
+        if not _RUN_ID.match(self.run_id):
+            raise DataError(f"run id must be 8 lowercase hex digits (got {self.run_id!r})")
+        if not 0 <= self.worker < self.workers:
+            raise DataError(f"worker {self.worker} is not in 0..{self.workers - 1}")
+
+    @classmethod
+    def create(cls, seed: int | None = None, run_id: str | None = None, salt: str = "") -> RunData:
+        """A run's data: the run id given, else one derived from the seed, else a random one."""
+        return cls(run_id=run_id or new_run_id(seed, salt), seed=seed)
+
+    @property
+    def school_block(self) -> int:
+        """The first schoolId of this run's block."""
+        return RUN_SCHOOL_BASE + (int(self.run_id, 16) % RUN_SCHOOL_SLOTS) * RUN_SCHOOL_BLOCK
+
+    def next_school_id(self) -> int:
+        """A schoolId no other worker of this run, and no run in another block, uses."""
+        local = next(self._schools)
+        offset = local * self.workers + self.worker
+        if offset >= RUN_SCHOOL_BLOCK:
+            raise DataError(
+                f"this run created {RUN_SCHOOL_BLOCK:,} schools: its schoolId block is exhausted"
+            )
+        return self.school_block + offset
+
+    def generator(self, vu_id: int, stream: str = "") -> DataGenerator:
+        """The generator of one VU (or of a workload's setup, with `stream`)."""
+        return DataGenerator(self, vu_id, stream)
+
+
+class DataGenerator:
+    """One VU's documents: identities `<kind>-<run>-<worker>-<vu>-<seq>`, seeded values."""
+
+    def __init__(self, run: RunData, vu_id: int, stream: str = "") -> None:
+        self.run = run
+        self.vu_id = vu_id
+        self._prefix = f"{run.run_id}-{run.worker}-{stream}{vu_id}-"
+        seed_text = f"{run.seed if run.seed is not None else run.run_id}/{stream}{vu_id}"
+        self.rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
+        self._seq = count(1)
+
+    def unique_id(self, kind: str) -> str:
+        """`S-1a2b3c4d-0-12-7`: unique across VUs, iterations, workers and runs (≤ 32 chars)."""
+        value = f"{kind}-{self._prefix}{next(self._seq)}"
+        if len(value) > 32:
+            raise DataError(f"generated id {value!r} is longer than the schema's 32 characters")
+        return value
+
+    def _date(self, first: date, days: int) -> str:
+        return (first + timedelta(days=self.rng.randrange(days))).isoformat()
+
+    def school(self) -> Document:
+        """A new school in this run's schoolId block."""
+        return school_document(self.run.next_school_id())
+
+    def student(self) -> Document:
+        """A new student: unique id, names, birth date (2005–2015) and city."""
+        rng = self.rng
+        return {
+            "studentUniqueId": self.unique_id("S"),
+            "firstName": rng.choice(_FIRST_NAMES),
+            "lastSurname": rng.choice(_LAST_NAMES),
+            "birthDate": self._date(_STUDENT_BIRTH_FIRST, 4_018),
+            "birthCity": rng.choice(_CITIES),
+        }
+
+    def staff(self) -> Document:
+        """A new staff member: unique id, names, birth date and years of experience."""
+        rng = self.rng
+        return {
+            "staffUniqueId": self.unique_id("T"),
+            "firstName": rng.choice(_FIRST_NAMES),
+            "lastSurname": rng.choice(_LAST_NAMES),
+            "birthDate": self._date(_STAFF_BIRTH_FIRST, 12_000),
+            "yearsOfPriorProfessionalExperience": rng.randrange(0, 400) / 10,
+        }
+
+    def student_school_association(self, student_unique_id: str, school_id: int) -> Document:
+        """The student's enrollment at the school, entering at one of its grade levels."""
+        return {
+            "studentReference": {"studentUniqueId": student_unique_id},
+            "schoolReference": {"schoolId": school_id},
+            "entryDate": self._date(_ENTRY_FIRST, 300),
+            "entryGradeLevelDescriptor": self.rng.choice(GRADE_LEVELS).uri,
+        }
+
+    def staff_assignment(self, staff_unique_id: str, school_id: int) -> Document:
+        """The staff member's assignment to the school (an education organization)."""
+        classification = self.rng.choice(STAFF_CLASSIFICATIONS)
+        return {
+            "staffReference": {"staffUniqueId": staff_unique_id},
+            "educationOrganizationReference": {"educationOrganizationId": school_id},
+            "staffClassificationDescriptor": classification.uri,
+            "beginDate": self._date(_ENTRY_FIRST, 300),
+            "positionTitle": classification.code_value,
+        }
+
+    def changed(self, document: Document) -> Document:
+        """A copy with one non-identity field changed: the body of an update."""
+        updated = dict(document)
+        if "nameOfInstitution" in updated:
+            updated["shortNameOfInstitution"] = f"Updated {self.rng.randrange(1_000_000)}"
+        elif "firstName" in updated:
+            updated["middleName"] = self.rng.choice(_FIRST_NAMES)
+        elif "entryGradeLevelDescriptor" in updated:
+            updated["repeatGradeIndicator"] = not updated.get("repeatGradeIndicator", False)
+        else:
+            updated["positionTitle"] = self.rng.choice(_POSITIONS)
+        return updated

@@ -1,0 +1,73 @@
+"""`--sandbox`: start the embedded sandbox, run `setup` against it, and point the run at it."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from dmsload.dms.embedded_sandbox import EmbeddedSandbox, embedded_sandbox, free_loopback_port
+from dmsload.dms.setup import SetupOptions, run_setup
+from dmsload.settings import ConnectionSettings, load_settings
+
+SANDBOX_SEEDED_SCHOOLS = 10
+"""Schools `setup --seed-schools` creates in the sandbox, for the profiles' association writes."""
+
+
+class SandboxSetupError(RuntimeError):
+    """`setup` failed against the embedded sandbox (the failing step is in the message)."""
+
+
+@dataclass(frozen=True)
+class SandboxTarget:
+    """Where a run goes when `--sandbox` is given."""
+
+    port: int
+    base_url: str
+
+    @property
+    def profile_env(self) -> dict[str, str]:
+        """`${VAR}` values for profiles: the sandbox's URL and how many schools were seeded."""
+        return {
+            "DMSLOAD_DMS_URL": self.base_url,
+            "DMSLOAD_SEEDED_SCHOOLS": str(SANDBOX_SEEDED_SCHOOLS),
+        }
+
+
+def plan_sandbox_target() -> SandboxTarget:
+    """Choose the sandbox's port first, so that profiles can be validated before it starts."""
+    port = free_loopback_port()
+    return SandboxTarget(port=port, base_url=f"http://127.0.0.1:{port}")
+
+
+@contextmanager
+def running_sandbox_target(
+    target: SandboxTarget, echo: Callable[[str], None]
+) -> Iterator[ConnectionSettings]:
+    """Start the sandbox on the planned port, run `setup` (with seeded schools), yield the
+    connection settings for the run, and stop the sandbox afterwards."""
+    with (
+        tempfile.TemporaryDirectory(prefix="dmsload-") as workdir,
+        embedded_sandbox(target.port) as sandbox,
+    ):
+        echo(f"sandbox at {sandbox.base_url} (log: {sandbox.log_path})")
+        settings = _settings_for(sandbox, Path(workdir))
+        options = SetupOptions(seed_schools=SANDBOX_SEEDED_SCHOOLS)
+        result = anyio.run(run_setup, settings, options, echo)
+        if not result.ok:
+            raise SandboxSetupError(f"setup failed at step: {result.failed_step}")
+        yield settings
+
+
+def _settings_for(sandbox: EmbeddedSandbox, workdir: Path) -> ConnectionSettings:
+    return load_settings(
+        dms_url=sandbox.base_url,
+        cms_url=sandbox.cms_url,
+        credentials_file=workdir / "credentials.json",
+        client_key=None,
+        client_secret=None,
+    )

@@ -1,0 +1,135 @@
+"""One run's connection to a DMS: discovery, the shared token, and the run's data identity.
+
+Created lazily, once per run, by the first DMS workload that asks for it (in the run's event
+loop, before the load starts), and closed when the run ends. Workloads that do not talk to a
+DMS (the generic `http` workload) never create it, so they need no credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+import httpx
+
+from dmsload.dms.data import RunData
+from dmsload.dms.resources import PROJECT_NAMESPACE
+from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
+
+if TYPE_CHECKING:
+    from dmsload.settings import ConnectionSettings
+
+AUTH_TOKEN_DURATION = "auth_token_duration"
+AUTH_TOKEN_REQUESTS = "auth_token_requests"
+
+
+class TokenSource(Protocol):
+    """The shared bearer token (`dmsload.dms.auth.TokenProvider`)."""
+
+    async def token(self) -> str:
+        """The current token, fetched or refreshed when needed."""
+        ...
+
+    async def refresh_after_rejection(self, rejected: str) -> str:
+        """A 401 `invalid_token` came back for `rejected`: a fresh token (single-flight)."""
+        ...
+
+
+@dataclass
+class DmsSession:
+    """What every DMS workload of a run shares."""
+
+    data_api_url: str
+    tokens: TokenSource
+    run: RunData
+    discovery: Mapping[str, Any] = field(default_factory=dict)
+    _urls: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
+
+    def url(self, endpoint: str, doc_id: str | None = None) -> str:
+        """`{dataApi}/ed-fi/{endpoint}[/{id}]`."""
+        key = (endpoint, doc_id)
+        url = self._urls.get(key)
+        if url is None:
+            url = f"{self.data_api_url.rstrip('/')}/{PROJECT_NAMESPACE}/{endpoint}"
+            if doc_id is not None:
+                url = f"{url}/{doc_id}"
+            else:
+                self._urls[key] = url  # ids are unbounded; resource URLs are not
+        return url
+
+
+class DmsConnector:
+    """Creates the run's `DmsSession` on first use (single-flight) and closes it at the end."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        run: RunData,
+        settings: ConnectionSettings | None = None,
+    ) -> None:
+        self.registry = registry
+        self.run = run
+        self._settings = settings
+        self._session: DmsSession | None = None
+        self._lock: anyio.Lock | None = None
+        self._client: httpx.AsyncClient | None = None
+        self._token_duration: Metric = registry.define(
+            AUTH_TOKEN_DURATION, MetricKind.TREND, ValueType.TIME
+        )
+        self._token_requests: Metric = registry.define(AUTH_TOKEN_REQUESTS, MetricKind.COUNTER)
+
+    @property
+    def started(self) -> DmsSession | None:
+        """The session, if one was created."""
+        return self._session
+
+    def _record_token_request(self, duration_ms: float, status: int) -> None:
+        tags = make_tags({"status": str(status)})
+        self.registry.add(self._token_duration, duration_ms, tags)
+        self.registry.add(self._token_requests, 1.0, tags)
+
+    async def session(self) -> DmsSession:
+        """The run's session: discovery and the first token on the first call."""
+        if self._session is not None:
+            return self._session
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:
+            if self._session is None:
+                self._session = await self._connect()
+        return self._session
+
+    async def _connect(self) -> DmsSession:
+        from dmsload.dms.auth import TokenProvider
+        from dmsload.dms.discovery import discover
+        from dmsload.settings import load_settings
+
+        settings = self._settings or load_settings()
+        credentials = settings.client_credentials()
+        self._client = httpx.AsyncClient(
+            verify=settings.verify_tls, timeout=settings.request_timeout_s
+        )
+        endpoints = await discover(settings, self._client)
+        tokens = TokenProvider(
+            endpoints.token_url,
+            credentials,
+            client=self._client,
+            auth_style=settings.auth_style,
+            on_token_request=self._record_token_request,
+        )
+        await tokens.token()  # fail before the load starts, not in every VU
+        return DmsSession(
+            data_api_url=endpoints.data_api_url,
+            tokens=tokens,
+            run=self.run,
+            discovery=endpoints.document,
+        )
+
+    async def aclose(self) -> None:
+        """Close the token client."""
+        if self._client is not None:
+            with anyio.CancelScope(shield=True):
+                await self._client.aclose()
+            self._client = None

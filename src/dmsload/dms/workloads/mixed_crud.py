@@ -1,0 +1,156 @@
+"""`mixed-crud`: weighted CREATE/READ/UPDATE/DELETE/QUERY on documents the VU created itself.
+
+Each VU reads, updates and deletes only what it created, so the mix never fails on missing
+data: when an operation needs a document and the VU owns none, it creates one first (counted as
+a create request, not as the chosen operation). Updates are PUTs carrying `id`; deletes remove
+an association before the student or staff member created for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import orjson
+from pydantic import BaseModel, Field, field_validator
+
+from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation
+from dmsload.dms.workloads.common import (
+    NO_CONTENT,
+    OK,
+    Created,
+    DmsOptions,
+    DmsWorkload,
+    Resource,
+)
+from dmsload.metrics import MetricKind, ValueType
+from dmsload.workloads.base import Workload, WorkloadContext, WorkloadSpec
+
+if TYPE_CHECKING:
+    from dmsload.engine.vu import VU
+
+MIXED_CRUD_OPERATIONS = "mixed_crud_operations"
+_OPERATIONS = ("create", "read", "update", "delete", "query")
+_DEFAULT_WEIGHTS = {"create": 20.0, "read": 40.0, "update": 20.0, "delete": 5.0, "query": 15.0}
+_OWNED = "dms.owned"
+MAX_OWNED = 10_000
+"""A VU keeps at most this many documents to work on (memory stays bounded)."""
+
+
+class MixedCrudOptions(DmsOptions):
+    """Options of `mixed-crud`."""
+
+    resource: Resource = "students"
+    weights: dict[str, float] = Field(default_factory=lambda: dict(_DEFAULT_WEIGHTS))
+    """Relative weights of create, read, update, delete and query (the strategy's 20/40/20/5/15)."""
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(_OPERATIONS))
+        if unknown:
+            raise ValueError(f"unknown operation {unknown[0]!r}; use {', '.join(_OPERATIONS)}")
+        if any(weight < 0 for weight in value.values()):
+            raise ValueError("weights must not be negative")
+        if sum(value.values()) <= 0:
+            raise ValueError("at least one weight must be positive")
+        return {op: float(value.get(op, 0.0)) for op in _OPERATIONS}
+
+
+class MixedCrudWorkload(DmsWorkload):
+    """One weighted operation per iteration on this VU's own documents."""
+
+    def __init__(self, options: MixedCrudOptions, ctx: WorkloadContext) -> None:
+        super().__init__(options, ctx)
+        self.resource = options.resource
+        self._ops = list(_OPERATIONS)
+        self._weights = [options.weights[op] for op in _OPERATIONS]
+
+    def _owned(self, vu: VU) -> list[Created]:
+        owned = vu.state.get(_OWNED)
+        if owned is None:
+            owned = vu.state[_OWNED] = []
+        assert isinstance(owned, list)
+        return owned
+
+    async def run(self, vu: VU) -> None:
+        """Choose an operation by weight and do it."""
+        rng = self.data(vu).rng
+        operation = rng.choices(self._ops, self._weights)[0]
+        vu.add(MIXED_CRUD_OPERATIONS, 1.0, {"operation": operation})
+        owned = self._owned(vu)
+        if operation == "create":
+            await self._create(vu, owned)
+            return
+        if operation == "query":
+            await self._query(vu, owned)
+            return
+        if not owned and not await self._create(vu, owned):
+            return
+        index = rng.randrange(len(owned))
+        if operation == "read":
+            await self._read(vu, owned[index])
+        elif operation == "update":
+            await self._update(vu, owned[index])
+        else:
+            entity = owned.pop(index)
+            await self.delete_entity(vu, entity)
+
+    async def _create(self, vu: VU, owned: list[Created]) -> bool:
+        entity = await self.create_entity(vu, self.resource)
+        if entity is None:
+            return False
+        if len(owned) >= MAX_OWNED:
+            owned.pop(0)
+        owned.append(entity)
+        return True
+
+    async def _read(self, vu: VU, entity: Created) -> None:
+        await self.calls.send(
+            vu, "GET", entity.endpoint, Operation.READ, expect=OK, doc_id=entity.doc_id
+        )
+
+    async def _update(self, vu: VU, entity: Created) -> None:
+        document = self.data(vu).changed(entity.document)
+        response = await self.calls.send(
+            vu,
+            "PUT",
+            entity.endpoint,
+            Operation.UPDATE,
+            expect=NO_CONTENT,
+            doc_id=entity.doc_id,
+            body={"id": entity.doc_id, **document},
+        )
+        if response.expected:
+            entity.document = document
+
+    async def _query(self, vu: VU, owned: list[Created]) -> None:
+        if owned:
+            entity = owned[self.data(vu).rng.randrange(len(owned))]
+            field, value = entity.filter_value()
+            params: dict[str, str | int | bool] = {field: value}
+            name = f"GET /ed-fi/{self.resource}?{field}"
+        else:
+            params = {"limit": 25}
+            name = f"GET /ed-fi/{self.resource}?limit"
+        response = await self.calls.send(
+            vu, "GET", self.resource, Operation.QUERY, expect=OK, params=params, name=name
+        )
+        if response.expected:
+            vu.add(QUERY_RESPONSE_TIME, response.duration_ms, {"query": "mixed-crud"})
+            if owned:
+                found = orjson.loads(response.content)
+                vu.check(f"query {self.resource}: finds the VU's document", bool(found))
+
+
+def _factory(options: BaseModel, ctx: WorkloadContext) -> Workload:
+    assert isinstance(options, MixedCrudOptions)
+    return MixedCrudWorkload(options, ctx)
+
+
+MIXED_CRUD_WORKLOAD = WorkloadSpec(
+    name="mixed-crud",
+    summary="weighted create/read/update/delete/query (20/40/20/5/15) on the VU's own documents",
+    options_model=MixedCrudOptions,
+    factory=_factory,
+    metrics={**DMS_METRICS, MIXED_CRUD_OPERATIONS: (MetricKind.COUNTER, ValueType.DEFAULT)},
+)

@@ -1,0 +1,261 @@
+"""`dmsload suite`: the strategy's progression of profiles, one after another, with an overview.
+
+Each profile runs to its end, prints its summary and writes its exports into the results
+directory; a cool-down separates profiles. The suite stops at the first profile that does not
+pass unless told to keep going, and always stops on an interrupt. It ends with one table of every
+profile and exits with the worst status seen.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import orjson
+
+from dmsload.dms.data import RunData
+from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
+from dmsload.profile import Profile
+from dmsload.run_report import ReportOptions, report_run
+
+DEFAULT_ORDER = (
+    "baseline",
+    "concurrent",
+    "bulk-load",
+    "mixed-crud",
+    "query-performance",
+    "spike",
+    "sustained",
+)
+"""The strategy's progression."""
+
+_SEVERITY = (
+    ExitCode.OK,
+    ExitCode.THRESHOLDS_FAILED,
+    ExitCode.USAGE,
+    ExitCode.CANNOT_PROCEED,
+    ExitCode.INTERRUPTED,
+)
+
+
+def worst(codes: Sequence[ExitCode]) -> ExitCode:
+    """The most severe status: interrupted > could not proceed > usage > thresholds > ok."""
+    return max(codes, key=_SEVERITY.index, default=ExitCode.OK)
+
+
+@dataclass(frozen=True)
+class SuiteProfile:
+    """One profile of the suite, loaded and validated."""
+
+    name: str
+    path: Path
+    profile: Profile
+
+
+@dataclass
+class ProfileOutcome:
+    """What one profile of the suite gave."""
+
+    name: str
+    path: Path
+    exit_code: ExitCode
+    summary_file: str | None = None
+    elapsed_s: float = 0.0
+    requests: int = 0
+    failed_rate: float | None = None
+    p95_ms: float | None = None
+    checks_rate: float | None = None
+    thresholds_failed: int = 0
+    thresholds_total: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """Its entry in `suite.json`."""
+        return {
+            "name": self.name,
+            "profile": str(self.path),
+            "summary": self.summary_file,
+            "exit_code": int(self.exit_code),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "http_reqs": self.requests,
+            "http_req_failed_rate": self.failed_rate,
+            "http_req_duration_p95_ms": self.p95_ms,
+            "checks_rate": self.checks_rate,
+            "thresholds_failed": self.thresholds_failed,
+            "thresholds_total": self.thresholds_total,
+        }
+
+
+@dataclass
+class SuiteOptions:
+    """How to run the suite."""
+
+    results_dir: Path
+    cooldown_s: float
+    keep_going: bool = False
+    seed: int | None = None
+    run_options: RunOptions = field(default_factory=RunOptions)
+    report: ReportOptions = field(default_factory=ReportOptions)
+
+
+class SuiteInterrupted(Exception):
+    """SIGINT or SIGTERM between two profiles."""
+
+
+def outcome_of(name: str, path: Path, result: RunResult, code: ExitCode) -> ProfileOutcome:
+    """The headline figures of one run."""
+    outcome = ProfileOutcome(name=name, path=path, exit_code=code, elapsed_s=result.elapsed_s)
+    registry = result.registry
+    reqs = registry.view("http_reqs")
+    outcome.requests = int(reqs.counter_total()) if reqs is not None else 0
+    failed = registry.view("http_req_failed")
+    if failed is not None:
+        trues, samples = failed.rate_parts()
+        outcome.failed_rate = trues / samples if samples else None
+    duration = registry.view("http_req_duration")
+    if duration is not None and duration.count:
+        outcome.p95_ms = duration.percentile(95)
+    checks = registry.view("checks")
+    if checks is not None:
+        trues, samples = checks.rate_parts()
+        outcome.checks_rate = trues / samples if samples else None
+    outcome.thresholds_total = len(result.thresholds)
+    outcome.thresholds_failed = sum(1 for r in result.thresholds if r.ok is False)
+    return outcome
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise SuiteInterrupted(signal.Signals(signum).name)
+
+
+class Suite:
+    """Runs the profiles in order."""
+
+    def __init__(
+        self,
+        profiles: Sequence[SuiteProfile],
+        options: SuiteOptions,
+        echo: Callable[[str], None],
+    ) -> None:
+        self.profiles = list(profiles)
+        self.options = options
+        self.echo = echo
+        self.outcomes: list[ProfileOutcome] = []
+        self.started = datetime.now(UTC)
+
+    def run(self) -> ExitCode:
+        """Every profile (or up to the first failure); `suite.json` written on every path."""
+        self.options.results_dir.mkdir(parents=True, exist_ok=True)
+        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+        interrupted = False
+        try:
+            for index, item in enumerate(self.profiles):
+                if index and self.options.cooldown_s > 0:
+                    self.echo(f"dmsload suite: cooling down for {self.options.cooldown_s:g} s")
+                    time.sleep(self.options.cooldown_s)
+                outcome = self._run_one(index, item)
+                self.outcomes.append(outcome)
+                if outcome.exit_code == ExitCode.INTERRUPTED:
+                    break
+                if outcome.exit_code != ExitCode.OK and not self.options.keep_going:
+                    remaining = len(self.profiles) - index - 1
+                    if remaining:
+                        self.echo(
+                            f"dmsload suite: {item.name} exited {int(outcome.exit_code)}; "
+                            f"stopping ({remaining} profile(s) not run; --keep-going runs them)"
+                        )
+                    break
+        except (KeyboardInterrupt, SuiteInterrupted):
+            interrupted = True
+            self.echo("dmsload suite: interrupted between profiles")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            self._write_index()
+        codes = [outcome.exit_code for outcome in self.outcomes]
+        if interrupted:
+            codes.append(ExitCode.INTERRUPTED)
+        return worst(codes)
+
+    def _run_one(self, index: int, item: SuiteProfile) -> ProfileOutcome:
+        total = len(self.profiles)
+        self.echo(f"\n━━ profile {index + 1}/{total}: {item.name} ({item.path})")
+        run_data = RunData.create(seed=self.options.seed, salt=item.name)
+        run_options = _with_run_data(self.options.run_options, run_data)
+        summary_name = f"{item.name}.k6-summary.json"
+        report = ReportOptions(
+            summary_export=self.options.results_dir / summary_name,
+            summary_mode=self.options.report.summary_mode,
+            no_color=self.options.report.no_color,
+        )
+        result = run_profile(item.profile, run_options)
+        code = report_run(result, item.profile, report)
+        outcome = outcome_of(item.name, item.path, result, code)
+        outcome.summary_file = summary_name
+        return outcome
+
+    def _write_index(self) -> None:
+        document = {
+            "started": self.started.isoformat(timespec="seconds"),
+            "ended": datetime.now(UTC).isoformat(timespec="seconds"),
+            "profiles": [outcome.to_json() for outcome in self.outcomes],
+        }
+        path = self.options.results_dir / "suite.json"
+        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+def _with_run_data(options: RunOptions, run_data: RunData) -> RunOptions:
+    return replace(options, run_data=run_data)
+
+
+def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
+    """The one-table overview of every profile."""
+    header = (
+        "profile",
+        "status",
+        "requests",
+        "req/s",
+        "failed",
+        "p(95) ms",
+        "checks",
+        "thresholds",
+    )
+    rows = [header]
+    for o in outcomes:
+        rate = o.requests / o.elapsed_s if o.elapsed_s else 0.0
+        rows.append(
+            (
+                o.name,
+                _status_text(o.exit_code),
+                f"{o.requests:,}",
+                f"{rate:,.1f}",
+                "-" if o.failed_rate is None else f"{o.failed_rate * 100:.2f}%",
+                "-" if o.p95_ms is None else f"{o.p95_ms:,.2f}",
+                "-" if o.checks_rate is None else f"{o.checks_rate * 100:.2f}%",
+                f"{o.thresholds_total - o.thresholds_failed}/{o.thresholds_total} passed",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = []
+    for number, row in enumerate(rows):
+        cells = [
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+def _status_text(code: ExitCode) -> str:
+    return {
+        ExitCode.OK: "passed",
+        ExitCode.THRESHOLDS_FAILED: "FAILED (99)",
+        ExitCode.USAGE: "bad usage (2)",
+        ExitCode.CANNOT_PROCEED: "ERROR (1)",
+        ExitCode.INTERRUPTED: "interrupted (105)",
+    }[code]

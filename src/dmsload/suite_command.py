@@ -1,0 +1,149 @@
+"""The `dmsload suite` command: parse, load every profile, run the suite, print the overview."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dmsload.cli_options import (
+    EnvOpt,
+    SandboxOpt,
+    SeedOpt,
+    SummaryMode,
+    TimeScaleOpt,
+    fail,
+    load_or_exit,
+)
+from dmsload.dms.embedded_sandbox import SandboxStartError
+from dmsload.dms.sandbox_target import (
+    SandboxSetupError,
+    plan_sandbox_target,
+    running_sandbox_target,
+)
+from dmsload.durations import DurationError, parse_duration_ns
+from dmsload.engine.runner import ExitCode, RunOptions
+from dmsload.run_report import ReportOptions
+from dmsload.suite import DEFAULT_ORDER, Suite, SuiteOptions, SuiteProfile, overview_lines
+
+DEFAULT_COOLDOWN_S = 30.0
+
+
+def _echo(line: str) -> None:
+    typer.echo(line, err=True)
+
+
+def resolve_profile_paths(items: list[str] | None, profiles_dir: Path) -> list[tuple[str, Path]]:
+    """(name, path) of each profile: a name is `profiles_dir/<name>.toml`, a path is a path."""
+    names = items or list(DEFAULT_ORDER)
+    resolved = []
+    for item in (part.strip() for entry in names for part in entry.split(",")):
+        if not item:
+            continue
+        path = Path(item)
+        if path.suffix != ".toml":
+            path = profiles_dir / f"{item}.toml"
+        if not path.is_file():
+            raise fail(f"--profiles: no profile file {str(path)!r} (got {item!r})", ExitCode.USAGE)
+        resolved.append((path.stem, path))
+    if not resolved:
+        raise fail("--profiles: no profile given", ExitCode.USAGE)
+    return resolved
+
+
+def _cooldown_s(cooldown: str | None, time_scale: float) -> float:
+    if cooldown is None:
+        return DEFAULT_COOLDOWN_S * time_scale
+    try:
+        return parse_duration_ns(cooldown) / 1e9
+    except DurationError as exc:
+        raise fail(f"--cooldown: {exc}", ExitCode.USAGE) from None
+
+
+def suite(
+    profiles: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--profiles",
+            help="Profiles to run, in order: names in --profiles-dir or .toml paths "
+            "(repeatable or comma-separated). Default: the strategy's seven.",
+        ),
+    ] = None,
+    profiles_dir: Annotated[
+        Path, typer.Option("--profiles-dir", help="Where profile names are looked up.")
+    ] = Path("profiles"),
+    cooldown: Annotated[
+        str | None,
+        typer.Option(
+            "--cooldown", help='Pause between profiles, e.g. "30s" (default: 30s × --time-scale).'
+        ),
+    ] = None,
+    results_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--results-dir", help="Where exports and suite.json go (default results/<UTC time>)."
+        ),
+    ] = None,
+    keep_going: Annotated[
+        bool, typer.Option("--keep-going", help="Run every profile even after one fails.")
+    ] = False,
+    time_scale: TimeScaleOpt = 1.0,
+    sandbox: SandboxOpt = False,
+    seed: SeedOpt = None,
+    env: EnvOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain summaries for CI logs.")
+    ] = False,
+    summary_mode: Annotated[
+        SummaryMode, typer.Option("--summary-mode", help="compact or full summaries.")
+    ] = SummaryMode.COMPACT,
+    insecure: Annotated[
+        bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
+    ] = False,
+) -> None:
+    """Run the strategy's profiles in order and end with a one-table overview.
+
+    Default order: baseline, concurrent, bulk-load, mixed-crud, query-performance, spike,
+    sustained. Exit status: the worst of the profiles' (105 > 1 > 2 > 99 > 0).
+
+    Examples:
+
+      dmsload suite --sandbox --time-scale 0.005
+
+      dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
+    """
+    paths = resolve_profile_paths(profiles, profiles_dir)
+    target = plan_sandbox_target() if sandbox else None
+    if target is not None:
+        env = [*(f"{k}={v}" for k, v in target.profile_env.items()), *(env or [])]
+    loaded = [
+        SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=env))
+        for name, path in paths
+    ]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    options = SuiteOptions(
+        results_dir=results_dir or Path("results") / stamp,
+        cooldown_s=_cooldown_s(cooldown, time_scale),
+        keep_going=keep_going,
+        seed=seed,
+        run_options=RunOptions(quiet=quiet, insecure=insecure),
+        report=ReportOptions(summary_mode=summary_mode.value, no_color=no_color),
+    )
+    runner = Suite(loaded, options, _echo)
+    try:
+        if target is None:
+            code = runner.run()
+        else:
+            with running_sandbox_target(target, _echo) as settings:
+                runner.options.run_options.connection = settings
+                code = runner.run()
+    except (SandboxStartError, SandboxSetupError) as exc:
+        raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
+    typer.echo("\n█ SUITE\n")
+    for line in overview_lines(runner.outcomes):
+        typer.echo("  " + line)
+    typer.echo(f"\n  results: {options.results_dir}")
+    raise typer.Exit(int(code))
