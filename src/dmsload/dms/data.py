@@ -186,14 +186,17 @@ class DataGenerator:
         }
 
     def changed(self, document: Document) -> Document:
-        """A copy with one non-identity field changed: the body of an update."""
+        """A copy with one non-identity field changed (always to a new value): an update."""
         updated = dict(document)
         if "nameOfInstitution" in updated:
-            updated["shortNameOfInstitution"] = f"Updated {self.rng.randrange(1_000_000)}"
+            field_name, choices = "shortNameOfInstitution", _LAST_NAMES
         elif "firstName" in updated:
-            updated["middleName"] = self.rng.choice(_FIRST_NAMES)
+            field_name, choices = "middleName", _FIRST_NAMES
         elif "entryGradeLevelDescriptor" in updated:
             updated["repeatGradeIndicator"] = not updated.get("repeatGradeIndicator", False)
+            return updated
         else:
-            updated["positionTitle"] = self.rng.choice(_POSITIONS)
+            field_name, choices = "positionTitle", _POSITIONS
+        current = updated.get(field_name)
+        updated[field_name] = self.rng.choice([c for c in choices if c != current])
         return updated

@@ -1,0 +1,104 @@
+"""`dmsload run --sandbox` and `dmsload suite` as a user runs them: subprocesses, real ports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import PROFILES
+
+HERE = Path(__file__).resolve().parent
+
+
+def _dmsload(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dmsload", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROFILES.parent,
+    )
+
+
+def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None:
+    export = tmp_path / "summary.json"
+    done = _dmsload(
+        "run",
+        "profiles/smoke.toml",
+        "--sandbox",
+        "--time-scale",
+        "0.1",
+        "--quiet",
+        "--summary-export",
+        str(export),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sandbox at http://127.0.0.1:" in done.stderr
+    assert "10/10" in done.stderr  # setup printed its last step
+    assert "THRESHOLDS" in done.stdout and "checks_succeeded" in done.stdout
+    summary = json.loads(export.read_text())
+    assert summary["metrics"]["http_reqs"]["count"] > 0
+    judged = [
+        failed for metric in summary["metrics"].values() for failed in metric.get("thresholds", {}).values()
+    ]
+    assert judged and not any(judged)  # k6 polarity: true would mean failed
+
+
+def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    done = _dmsload(
+        "suite",
+        "--sandbox",
+        "--profiles",
+        "baseline,smoke",
+        "--time-scale",
+        "0.01",
+        "--quiet",
+        "--results-dir",
+        str(results),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    index = json.loads((results / "suite.json").read_text())
+    assert [p["name"] for p in index["profiles"]] == ["baseline", "smoke"]
+    assert all(p["exit_code"] == 0 and p["http_reqs"] > 0 for p in index["profiles"])
+    for entry in index["profiles"]:
+        assert (results / entry["summary"]).is_file()
+    overview = done.stdout[done.stdout.index("█ SUITE") :]
+    assert "baseline" in overview and "smoke" in overview and "passed" in overview
+
+
+def test_suite_stops_at_the_first_failure_unless_told_to_keep_going(tmp_path: Path) -> None:
+    profiles = f"{HERE / 'profiles' / 'fails.toml'},{HERE / 'profiles' / 'passes.toml'}"
+    stopped = _dmsload(
+        "suite", "--sandbox", "--profiles", profiles, "-q", "--results-dir", str(tmp_path / "a")
+    )
+    assert stopped.returncode == 99, stopped.stderr[-2000:]
+    index = json.loads((tmp_path / "a" / "suite.json").read_text())
+    assert [p["name"] for p in index["profiles"]] == ["fails"]
+    assert "1 profile(s) not run" in stopped.stderr
+    kept = _dmsload(
+        "suite",
+        "--sandbox",
+        "--profiles",
+        profiles,
+        "-q",
+        "--keep-going",
+        "--results-dir",
+        str(tmp_path / "b"),
+    )
+    assert kept.returncode == 99
+    index = json.loads((tmp_path / "b" / "suite.json").read_text())
+    assert [(p["name"], p["exit_code"]) for p in index["profiles"]] == [
+        ("fails", 99),
+        ("passes", 0),
+    ]
+
+
+def test_suite_refuses_an_unknown_profile_naming_it() -> None:
+    done = _dmsload("suite", "--profiles", "baseline,nosuch")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "dmsload: --profiles: no profile file 'profiles/nosuch.toml' (got 'nosuch')"
+    )

@@ -1,0 +1,172 @@
+"""The DMS workloads against the sandbox over loopback: the issue's done-when list."""
+
+from __future__ import annotations
+
+import pytest
+
+from dmsload.engine.runner import ExitCode
+from dmsload.sandbox.testing import SandboxHandle
+from dmsload.settings import ConnectionSettings
+
+from .conftest import PROFILES, RunToml, counts_by_tag, rate_parts, run_file
+
+WEIGHTS = {"create": 20, "read": 40, "update": 20, "delete": 5, "query": 15}
+
+
+def _server_counts_by_method(sandbox: SandboxHandle) -> dict[str, int]:
+    totals: dict[str, int] = {}
+    for route, statuses in sandbox.state.stats.snapshot()["routes"].items():
+        method, path = route.split(" ", 1)
+        if path.startswith("/data/"):
+            totals[method] = totals.get(method, 0) + sum(statuses.values())
+    return totals
+
+
+def test_smoke_profile_runs_every_workload_with_no_unexpected_failure(
+    settings: ConnectionSettings,
+) -> None:
+    result = run_file(PROFILES / "smoke.toml", settings, time_scale=0.15)
+    assert result.error is None
+    assert result.exit_code == ExitCode.OK, [r for r in result.thresholds if r.ok is False]
+    failed, total = rate_parts(result, "http_req_failed")
+    assert total > 100 and failed == 0
+    passed, checks = rate_parts(result, "checks")
+    assert checks > 100 and passed == checks
+    iterations = counts_by_tag(result, "iterations", "scenario")
+    assert set(iterations) == {
+        "upsert_same",
+        "create_enrollments",
+        "create_assignments",
+        "bulk_create",
+        "mixed_crud",
+        "queries",
+    }
+    assert all(count > 0 for count in iterations.values()), iterations
+    for counter in (
+        "schools_created",
+        "students_created",
+        "staff_created",
+        "student_school_associations_created",
+        "staff_assignments_created",
+    ):
+        view = result.registry.view(counter)
+        assert view is not None and view.counter_total() > 0, counter
+    names = counts_by_tag(result, "http_reqs", "name")
+    assert "POST /ed-fi/students" in names and "GET /ed-fi/students/{id}" in names
+    operations = counts_by_tag(result, "http_reqs", "operation")
+    assert set(operations) == {"create", "upsert", "read", "update", "delete", "query"}
+
+
+def test_mixed_crud_at_200_per_second_keeps_the_mix_and_the_server_agrees(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    result = run_toml(
+        """
+        [scenarios.mix]
+        executor = "constant-arrival-rate"
+        rate = 200
+        duration = "10s"
+        pre_allocated_vus = 20
+        max_vus = 60
+        workload = "mixed-crud"
+        """
+    )
+    assert result.exit_code == ExitCode.OK
+    chosen = counts_by_tag(result, "mixed_crud_operations", "operation")
+    total = sum(chosen.values())
+    assert 1990 <= total <= 2010, total
+    for operation, weight in WEIGHTS.items():
+        share = 100 * chosen.get(operation, 0) / total
+        assert abs(share - weight) <= 3, (operation, share, weight)
+    failed, requests = rate_parts(result, "http_req_failed")
+    assert failed == 0
+    mine = counts_by_tag(result, "http_reqs", "method")
+    server = _server_counts_by_method(sandbox)
+    assert set(mine) == set(server) == {"GET", "POST", "PUT", "DELETE"}
+    for method, count in server.items():
+        assert abs(mine[method] - count) <= max(1, 0.01 * count), (method, mine[method], count)
+
+
+def test_query_pages_are_non_empty_and_total_count_equals_the_seeded_count(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    result = run_toml(
+        """
+        [scenarios.q]
+        executor = "constant-arrival-rate"
+        rate = 30
+        duration = "3s"
+        pre_allocated_vus = 5
+        workload = "query"
+        options = { seed_students = 30 }
+        """
+    )
+    assert result.exit_code == ExitCode.OK
+    schema, store = sandbox.state.schema, sandbox.state.store
+    kinds = counts_by_tag(result, "http_reqs", "name")
+    assert len([name for name in kinds if name.startswith("GET ")]) >= 6, kinds
+    for kind in ("limit", "field", "association", "total-count", "birth-date", "deep-paging"):
+        passed, total = rate_parts(
+            result, "checks", {"check": f"query {kind}: returns a non-empty page"}
+        )
+        assert total > 0 and passed == total, kind
+    passed, total = rate_parts(
+        result, "checks", {"check": "query total-count: Total-Count equals the seeded count"}
+    )
+    assert total > 0 and passed == total
+    for endpoint in ("students", "studentSchoolAssociations"):
+        resource = schema.find(endpoint)
+        assert resource is not None and store.count(resource) == 30, endpoint
+
+
+def test_a_two_second_token_lifetime_gives_no_401_over_ten_seconds(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    sandbox.set_faults(token_lifetime_s=2)
+    result = run_toml(
+        """
+        [scenarios.crud]
+        executor = "constant-arrival-rate"
+        rate = 50
+        duration = "10s"
+        pre_allocated_vus = 10
+        workload = "mixed-crud"
+        """
+    )
+    assert result.exit_code == ExitCode.OK
+    statuses = counts_by_tag(result, "http_reqs", "status")
+    assert "401" not in statuses and sum(statuses.values()) >= 490, statuses
+    tokens = result.registry.view("auth_token_requests")
+    assert tokens is not None and tokens.counter_total() >= 5  # refreshed, not re-used past expiry
+    assert sandbox.state.stats.count("POST /oauth/token", 401) == 0
+    duration = result.registry.view("auth_token_duration")
+    assert duration is not None and duration.count == tokens.counter_total()
+    http_names = counts_by_tag(result, "http_reqs", "name")
+    assert not any("oauth" in name for name in http_names)  # not in http_req_duration
+
+
+@pytest.mark.parametrize("respect", [True, False])
+def test_vus_honor_retry_after_from_429(
+    sandbox: SandboxHandle, run_toml: RunToml, respect: bool
+) -> None:
+    sandbox.set_faults(rate_limit=40, rate_limit_window_s=1)
+    result = run_toml(
+        f"""
+        [scenarios.upserts]
+        executor = "constant-vus"
+        vus = 4
+        duration = "4s"
+        workload = "upsert-same"
+        options = {{ respect_retry_after = {str(respect).lower()} }}
+        """
+    )
+    statuses = counts_by_tag(result, "http_reqs", "status")
+    limited = statuses.get("429", 0)
+    assert limited > 0, statuses
+    errors = counts_by_tag(result, "api_errors", "status")
+    assert errors.get("429") == limited  # recorded as failures, tagged with the status
+    if respect:
+        # each VU takes at most one 429 per window before waiting for the window's end
+        assert limited <= 4 * 6, statuses
+    else:
+        assert limited > 200, statuses

@@ -1,0 +1,37 @@
+"""Retry-After parsing and the suite's status ordering and overview table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dmsload.dms.calls import retry_after_seconds
+from dmsload.engine.runner import ExitCode
+from dmsload.suite import ProfileOutcome, overview_lines, worst
+
+
+def test_retry_after_takes_seconds_or_an_http_date() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(" 0 ") == 0.0
+    now = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+    assert retry_after_seconds("Tue, 14 Nov 2023 22:13:30 GMT", now=now) == 10.0
+    assert retry_after_seconds("Tue, 14 Nov 2023 22:13:00 GMT", now=now) == 0.0
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("soon") is None
+
+
+def test_worst_status_orders_interrupt_error_usage_threshold_ok() -> None:
+    assert worst([]) == ExitCode.OK
+    assert worst([ExitCode.OK, ExitCode.THRESHOLDS_FAILED]) == ExitCode.THRESHOLDS_FAILED
+    assert worst([ExitCode.THRESHOLDS_FAILED, ExitCode.CANNOT_PROCEED]) == ExitCode.CANNOT_PROCEED
+    assert worst([ExitCode.CANNOT_PROCEED, ExitCode.INTERRUPTED]) == ExitCode.INTERRUPTED
+
+
+def test_overview_has_one_row_per_profile() -> None:
+    outcomes = [
+        ProfileOutcome("baseline", Path("b.toml"), ExitCode.OK, None, 2.0, 100, 0.0, 1.5, 1.0, 0, 2),
+        ProfileOutcome("spike", Path("s.toml"), ExitCode.THRESHOLDS_FAILED, None, 1.0, 10),
+    ]
+    lines = overview_lines(outcomes)
+    assert lines[0].split()[:2] == ["profile", "status"]
+    assert lines[2].startswith("baseline") and "passed" in lines[2] and "50.0" in lines[2]
+    assert "FAILED (99)" in lines[3] and "0/0 passed" in lines[3]
