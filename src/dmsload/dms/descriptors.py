@@ -47,7 +47,9 @@ GRADE_LEVELS = _many(
 """A generated school serves these four grade levels; students enter at one of them."""
 
 SCHOOL_CATEGORIES = _many(
-    "educationOrganizationCategoryDescriptors", "EducationOrganizationCategoryDescriptor", ("School",)
+    "educationOrganizationCategoryDescriptors",
+    "EducationOrganizationCategoryDescriptor",
+    ("School",),
 )
 
 STAFF_CLASSIFICATIONS = _many(
