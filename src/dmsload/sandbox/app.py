@@ -123,6 +123,8 @@ class SandboxApp:
                 return Reply(405, headers=[(b"allow", b"POST")])
             return await token_info.token_info(state, req)
         if path == "/management/reload-claimsets":
+            if not state.config.claimset_reload:
+                return dms_routes.not_found(req)
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
             return dms_routes.reload_claimsets(state, req)

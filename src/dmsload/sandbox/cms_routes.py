@@ -270,6 +270,10 @@ async def dispatch(state: SandboxState, req: Request) -> Reply:
     if path.startswith("/v3/") or path == "/v3":
         return await v3(state, req, path)
     if path in CMS_EXACT:
+        if not state.config.claims_loading:
+            return problem(
+                404, "not-found", "The specified data could not be found.", req.correlation_id
+            )
         return await management(state, req, path)
     if path.startswith("/connect/token"):
         if method != "POST":

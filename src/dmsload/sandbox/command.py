@@ -33,6 +33,22 @@ def sandbox(
             "classification descriptors the schema uses.",
         ),
     ] = False,
+    no_claims_loading: Annotated[
+        bool,
+        typer.Option(
+            "--no-claims-loading",
+            help="Answer 404 on the CMS /management/*-claims routes, like a CMS without "
+            "DMS_CONFIG_DANGEROUSLY_ENABLE_UNRESTRICTED_CLAIMS_LOADING=true.",
+        ),
+    ] = False,
+    no_claimset_reload: Annotated[
+        bool,
+        typer.Option(
+            "--no-claimset-reload",
+            help="Answer 404 on POST /management/reload-claimsets, like a DMS without "
+            "DMS_ENABLE_CLAIMSET_RELOAD=true.",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
     ] = 1,
@@ -174,6 +190,8 @@ def sandbox(
         token_lifetime_s=token_lifetime,
         client_key=client_key,
         client_secret=client_secret,
+        claims_loading=not no_claims_loading,
+        claimset_reload=not no_claimset_reload,
         faults=faults,
     )
     state = SandboxState.create(config)

@@ -36,4 +36,10 @@ class SandboxConfig:
     claim_set_cache_s: float = 600.0
     #: `AppSettings:DefaultPartitionCount` of DMS: `/partitions` without `number`.
     default_partition_count: int = 10
+    #: CMS `ClaimsOptions:DangerouslyEnableUnrestrictedClaimsLoading`: when False the
+    #: `/management/*-claims` routes answer 404, as in a stock `.env.example` stack.
+    claims_loading: bool = True
+    #: DMS `AppSettings:EnableClaimsetReload`: when False `POST /management/reload-claimsets`
+    #: answers 404, as in a stock `.env.example` stack.
+    claimset_reload: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)

@@ -1,0 +1,119 @@
+"""Connection settings for a DMS and its Configuration Service: flags > env > `.env` > defaults.
+
+Every setting is an env var `DMSLOAD_<NAME>` (e.g. `DMSLOAD_DMS_URL`), a line of a `.env` file,
+or a CLI flag passed to `load_settings` as an override.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dmsload.dms.credentials import ClientCredentials, CredentialsError, read_credentials
+
+__all__ = ["ClientCredentials", "ConnectionSettings", "SettingsError", "load_settings"]
+
+ENV_PREFIX = "DMSLOAD_"
+#: The CMS admin secret of the DMS docker-compose stack (`.env.example`, contract §4.1).
+COMPOSE_CMS_CLIENT_SECRET = "ValidClientSecret1234567890!Abcd"
+_SECRET_FIELDS = frozenset({"client_secret", "cms_client_secret"})
+
+
+class SettingsError(Exception):
+    """A setting that is missing or invalid; the message is one line naming it."""
+
+
+def env_name(field: str) -> str:
+    """`DMSLOAD_DMS_URL` for `dms_url`."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _check_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an http:// or https:// URL with a host")
+    return value.rstrip("/")
+
+
+class ConnectionSettings(BaseSettings):
+    """Where the DMS and CMS are, and how to authenticate to them."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    dms_url: str = "http://localhost:8080"
+    cms_url: str = "http://localhost:8081"
+    data_api_url: str | None = None
+    """Overrides discovery's `urls.dataManagementApi`."""
+    token_url: str | None = None
+    """Overrides discovery's `urls.oauth`."""
+    client_key: str | None = None
+    client_secret: SecretStr | None = None
+    credentials_file: Path = Path(".dmsload/credentials.json")
+    cms_client_id: str = "DmsConfigurationService"
+    cms_client_secret: SecretStr = SecretStr(COMPOSE_CMS_CLIENT_SECRET)
+    auth_style: Literal["basic", "form"] = "basic"
+    verify_tls: bool = True
+    request_timeout_s: float = 60.0
+
+    @field_validator("dms_url", "cms_url", "data_api_url", "token_url")
+    @classmethod
+    def _urls(cls, value: str | None) -> str | None:
+        return _check_url(value)
+
+    @field_validator("request_timeout_s")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    def client_credentials(self) -> ClientCredentials:
+        """The DMS client key and secret: from the settings, else from `credentials_file`."""
+        key, secret = self.client_key, self.client_secret
+        if key and secret is not None and secret.get_secret_value():
+            return ClientCredentials(key, secret)
+        if key or (secret is not None and secret.get_secret_value()):
+            given, missing = (
+                ("client_key", "client_secret") if key else ("client_secret", "client_key")
+            )
+            raise SettingsError(f"{env_name(missing)} is not set ({env_name(given)} is)")
+        try:
+            return read_credentials(self.credentials_file)
+        except CredentialsError as exc:
+            raise SettingsError(
+                f"no client credentials: set {env_name('client_key')} and "
+                f"{env_name('client_secret')}, or {exc}"
+            ) from None
+
+
+def _describe(error: Any, values: dict[str, Any]) -> str:
+    loc = error["loc"]
+    field = str(loc[0]) if loc else "settings"
+    value = "(hidden)" if field in _SECRET_FIELDS else repr(error.get("input"))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    source = "flag" if field in values else f"{env_name(field)} or .env"
+    return f"{field} ({source}): {message} (got {value})"
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> ConnectionSettings:
+    """Settings from CLI flags (`overrides`; None = not given) over env, `.env` and defaults.
+
+    `env_file` replaces `.env`; it must exist when given. A bad value raises SettingsError.
+    """
+    if env_file is not None and not env_file.is_file():
+        raise SettingsError(f"--env-file: {env_file}: not found")
+    given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
+    unknown = sorted(set(given) - set(ConnectionSettings.model_fields))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    try:
+        return ConnectionSettings(_env_file=env_file or ".env", **given)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc.errors()[0], given)) from None

@@ -1,0 +1,272 @@
+"""TokenProvider against the sandbox and small loopback servers: single-flight, refresh, grace."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+
+from dmsload.dms.auth import AuthError, TokenProvider
+from dmsload.dms.credentials import ClientCredentials
+from dmsload.sandbox.testing import SandboxHandle, running_sandbox
+
+TOKEN_ROUTE = "POST /oauth/token"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxHandle]:
+    with running_sandbox(seed_descriptors=True) as handle:
+        yield handle
+
+
+def _credentials(sandbox: SandboxHandle) -> ClientCredentials:
+    return ClientCredentials.of(sandbox.client_key, sandbox.client_secret)
+
+
+def test_100_concurrent_callers_share_one_token_request(sandbox: SandboxHandle) -> None:
+    sandbox.state.stats.reset()
+    seen: list[str] = []
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            provider = TokenProvider(
+                f"{sandbox.base_url}/oauth/token", _credentials(sandbox), client=client
+            )
+
+            async def one() -> None:
+                seen.append(await provider.token())
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(100):
+                    tg.start_soon(one)
+            assert provider.refreshes == 0
+
+    anyio.run(main)
+    assert len(seen) == 100 and len(set(seen)) == 1
+    assert sandbox.state.stats.count(TOKEN_ROUTE) == 1
+
+
+def test_rejected_token_is_refreshed_once_for_100_callers(sandbox: SandboxHandle) -> None:
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            provider = TokenProvider(
+                f"{sandbox.base_url}/oauth/token", _credentials(sandbox), client=client
+            )
+            first = await provider.token()
+            sandbox.state.stats.reset()
+            fresh: list[str] = []
+
+            async def one() -> None:
+                fresh.append(await provider.refresh_after_rejection(first))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(100):
+                    tg.start_soon(one)
+            assert len(set(fresh)) == 1 and fresh[0] != first
+            assert provider.refreshes == 1
+            # A rejection of a token that was already replaced costs nothing.
+            assert await provider.refresh_after_rejection(first) == fresh[0]
+
+    anyio.run(main)
+    assert sandbox.state.stats.count(TOKEN_ROUTE) == 1
+
+
+def test_short_lived_tokens_are_refreshed_before_they_expire() -> None:
+    """2 s tokens: the margin is min(60 s, lifetime/4) = 0.5 s, so no request sees a 401."""
+    statuses: list[int] = []
+    token_requests: list[tuple[float, int]] = []
+    with running_sandbox(seed_descriptors=True) as sandbox:
+        sandbox.set_faults(token_lifetime_s=2)
+
+        async def main() -> None:
+            async with httpx.AsyncClient(base_url=sandbox.base_url) as client:
+                provider = TokenProvider(
+                    f"{sandbox.base_url}/oauth/token",
+                    _credentials(sandbox),
+                    client=client,
+                    on_token_request=lambda ms, status: token_requests.append((ms, status)),
+                )
+                deadline = time.monotonic() + 4.2
+                while time.monotonic() < deadline:
+                    token = await provider.token()
+                    r = await client.get(
+                        "/data/ed-fi/students?limit=1",
+                        headers={"authorization": f"Bearer {token}"},
+                    )
+                    statuses.append(r.status_code)
+                    await anyio.sleep(0.02)
+                assert provider.refreshes >= 2
+
+        anyio.run(main)
+    assert statuses and set(statuses) == {200}
+    assert all(status == 200 and ms >= 0 for ms, status in token_requests)
+    assert len(token_requests) >= 3
+
+
+def test_refresh_margin_follows_an_injected_clock() -> None:
+    now = [1000.0]
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        assert request.headers["authorization"].startswith("Basic ")
+        return httpx.Response(200, json={"access_token": f"t{len(calls)}", "expires_in": 1800})
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            provider = TokenProvider(
+                "http://dms.test/oauth/token",
+                ClientCredentials.of("k", "s"),
+                client=client,
+                clock=lambda: now[0],
+            )
+            assert await provider.token() == "t1"
+            now[0] += 1800 - 60 - 0.001  # just before the 60 s margin
+            assert await provider.token() == "t1"
+            now[0] += 0.002
+            assert await provider.token() == "t2"
+            assert provider.refreshes == 1
+
+    anyio.run(main)
+    assert len(calls) == 2
+
+
+def test_form_style_sends_client_id_and_secret_fields() -> None:
+    bodies: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(request.content)
+        assert "authorization" not in request.headers
+        return httpx.Response(200, json={"access_token": "t", "expires_in": 60})
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            provider = TokenProvider(
+                "http://kc.test/token",
+                ClientCredentials.of("my id", "s&cret"),
+                client=client,
+                auth_style="form",
+            )
+            await provider.token()
+
+    anyio.run(main)
+    assert bodies == [b"grant_type=client_credentials&client_id=my+id&client_secret=s%26cret"]
+
+
+class _FlakyTokenServer(http.server.BaseHTTPRequestHandler):
+    """Answers 401 to the first `failures` token requests, then 200."""
+
+    failures = 2
+    seen = 0
+
+    def do_POST(self) -> None:
+        type(self).seen += 1
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if type(self).seen <= self.failures:
+            status, body = 401, b'{"detail": "The specified client credentials are invalid."}'
+        else:
+            status, body = 200, b'{"access_token": "fresh", "expires_in": 1800}'
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def flaky_server() -> Iterator[str]:
+    _FlakyTokenServer.seen = 0
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FlakyTokenServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/oauth/token"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_new_key_401_is_retried_within_the_grace(flaky_server: str) -> None:
+    statuses: list[int] = []
+
+    async def main() -> str:
+        async with httpx.AsyncClient() as client:
+            provider = TokenProvider(
+                flaky_server,
+                ClientCredentials.of("new", "key"),
+                client=client,
+                new_key_retry_s=0.05,
+                on_token_request=lambda ms, status: statuses.append(status),
+            )
+            return await provider.token()
+
+    assert anyio.run(main) == "fresh"
+    assert statuses == [401, 401, 200]
+
+
+def test_401_after_the_grace_is_one_line_without_the_secret(sandbox: SandboxHandle) -> None:
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            provider = TokenProvider(
+                f"{sandbox.base_url}/oauth/token",
+                ClientCredentials.of("minimalKey", "wrong-secret-value"),
+                client=client,
+                new_key_grace_s=0.2,
+                new_key_retry_s=0.05,
+            )
+            with pytest.raises(AuthError) as info:
+                await provider.token()
+            message = str(info.value)
+            assert info.value.status == 401
+            assert "401" in message and "credentials are invalid" in message
+            assert "wrong-secret-value" not in message and "\n" not in message
+
+    anyio.run(main)
+
+
+def test_400_is_not_retried_and_connection_errors_report_status_0() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(400, json={"detail": "Malformed Authorization header"})
+
+    statuses: list[int] = []
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            provider = TokenProvider(
+                "http://dms.test/oauth/token", ClientCredentials.of("k", "s"), client=client
+            )
+            with pytest.raises(AuthError, match="400: Malformed Authorization header"):
+                await provider.token()
+        async with httpx.AsyncClient() as client:
+            refused = TokenProvider(
+                "http://127.0.0.1:9/oauth/token",
+                ClientCredentials.of("k", "s"),
+                client=client,
+                on_token_request=lambda ms, status: statuses.append(status),
+            )
+            with pytest.raises(AuthError, match="cannot reach"):
+                await refused.token()
+
+    anyio.run(main)
+    assert calls == [1]
+    assert statuses == [0]
+
+
+def test_secrets_never_show_in_repr() -> None:
+    credentials = ClientCredentials.of("key1", "topsecret")
+    provider = TokenProvider(
+        "http://dms.test/oauth/token", credentials, client=httpx.AsyncClient()
+    )
+    for text in (repr(credentials), str(credentials), repr(provider)):
+        assert "topsecret" not in text
