@@ -64,10 +64,12 @@ def running_sandbox_target(
 
 
 def _settings_for(sandbox: EmbeddedSandbox, workdir: Path) -> ConnectionSettings:
-    return load_settings(
+    settings = load_settings(
         dms_url=sandbox.base_url,
         cms_url=sandbox.cms_url,
         credentials_file=workdir / "credentials.json",
-        client_key=None,
-        client_secret=None,
+    )
+    # the application setup creates is the one to use, whatever key the environment names
+    return settings.model_copy(
+        update={"client_key": None, "client_secret": None, "data_api_url": None, "token_url": None}
     )
