@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from dmsload import __version__
+from dmsload.dms.setup_command import setup_command
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
@@ -281,6 +282,7 @@ def run(
 
 
 app.command(name="sandbox")(sandbox_command)
+app.command(name="setup")(setup_command)
 
 
 def main() -> None:
