@@ -32,6 +32,7 @@ from dmsload.dms.sandbox_target import (
     plan_sandbox_target,
     running_sandbox_target,
 )
+from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, run_profile
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
@@ -198,6 +199,7 @@ def _run_on_sandbox(
 
 
 app.command(name="sandbox")(sandbox_command)
+app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
 
 

@@ -188,6 +188,7 @@ class DataGenerator:
     def changed(self, document: Document) -> Document:
         """A copy with one non-identity field changed (always to a new value): an update."""
         updated = dict(document)
+        choices: tuple[str, ...]
         if "nameOfInstitution" in updated:
             field_name, choices = "shortNameOfInstitution", _LAST_NAMES
         elif "firstName" in updated:

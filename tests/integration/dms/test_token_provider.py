@@ -265,8 +265,6 @@ def test_400_is_not_retried_and_connection_errors_report_status_0() -> None:
 
 def test_secrets_never_show_in_repr() -> None:
     credentials = ClientCredentials.of("key1", "topsecret")
-    provider = TokenProvider(
-        "http://dms.test/oauth/token", credentials, client=httpx.AsyncClient()
-    )
+    provider = TokenProvider("http://dms.test/oauth/token", credentials, client=httpx.AsyncClient())
     for text in (repr(credentials), str(credentials), repr(provider)):
         assert "topsecret" not in text

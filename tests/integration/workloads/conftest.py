@@ -71,7 +71,9 @@ def counts_by_tag(result: RunResult, metric: str, tag: str) -> dict[str, float]:
     return totals
 
 
-def rate_parts(result: RunResult, selector: str, tags: Mapping[str, str] | None = None) -> tuple[int, int]:
+def rate_parts(
+    result: RunResult, selector: str, tags: Mapping[str, str] | None = None
+) -> tuple[int, int]:
     view = result.registry.view(selector, tags)
     assert view is not None, f"no samples for {selector}{tags or ''}"
     return view.rate_parts()

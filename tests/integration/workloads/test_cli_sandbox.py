@@ -41,7 +41,9 @@ def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None
     summary = json.loads(export.read_text())
     assert summary["metrics"]["http_reqs"]["count"] > 0
     judged = [
-        failed for metric in summary["metrics"].values() for failed in metric.get("thresholds", {}).values()
+        failed
+        for metric in summary["metrics"].values()
+        for failed in metric.get("thresholds", {}).values()
     ]
     assert judged and not any(judged)  # k6 polarity: true would mean failed
 

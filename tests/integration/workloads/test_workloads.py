@@ -78,7 +78,7 @@ def test_mixed_crud_at_200_per_second_keeps_the_mix_and_the_server_agrees(
     for operation, weight in WEIGHTS.items():
         share = 100 * chosen.get(operation, 0) / total
         assert abs(share - weight) <= 3, (operation, share, weight)
-    failed, requests = rate_parts(result, "http_req_failed")
+    failed, _ = rate_parts(result, "http_req_failed")
     assert failed == 0
     mine = counts_by_tag(result, "http_reqs", "method")
     server = _server_counts_by_method(sandbox)

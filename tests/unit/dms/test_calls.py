@@ -28,7 +28,9 @@ def test_worst_status_orders_interrupt_error_usage_threshold_ok() -> None:
 
 def test_overview_has_one_row_per_profile() -> None:
     outcomes = [
-        ProfileOutcome("baseline", Path("b.toml"), ExitCode.OK, None, 2.0, 100, 0.0, 1.5, 1.0, 0, 2),
+        ProfileOutcome(
+            "baseline", Path("b.toml"), ExitCode.OK, None, 2.0, 100, 0.0, 1.5, 1.0, 0, 2
+        ),
         ProfileOutcome("spike", Path("s.toml"), ExitCode.THRESHOLDS_FAILED, None, 1.0, 10),
     ]
     lines = overview_lines(outcomes)
