@@ -10,7 +10,11 @@ import typer
 
 from dmsload import __version__
 from dmsload.cli_options import (
+    AuthStyleOpt,
+    CredentialsFileOpt,
+    DmsUrlOpt,
     DurationOpt,
+    EnvFileOpt,
     EnvOpt,
     IterationsOpt,
     ProfileArg,
@@ -21,8 +25,10 @@ from dmsload.cli_options import (
     TagOpt,
     TimeScaleOpt,
     VusOpt,
+    connection_or_exit,
     fail,
     load_or_exit,
+    profile_env,
 )
 from dmsload.dms.data import DataError, RunData
 from dmsload.dms.embedded_sandbox import SandboxStartError
@@ -135,6 +141,10 @@ def run(
     sandbox: SandboxOpt = False,
     seed: SeedOpt = None,
     run_id: RunIdOpt = None,
+    dms_url: DmsUrlOpt = None,
+    credentials_file: CredentialsFileOpt = None,
+    auth_style: AuthStyleOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -152,9 +162,15 @@ def run(
       dmsload run profiles/smoke.toml --sandbox
     """
     run_data = _run_data(seed, run_id)
+    connection = connection_or_exit(
+        env_file,
+        insecure=insecure,
+        auth_style=auth_style,
+        dms_url=dms_url,
+        credentials_file=credentials_file,
+    )
     target = plan_sandbox_target() if sandbox else None
-    if target is not None:
-        env = [*(f"{k}={v}" for k, v in target.profile_env.items()), *(env or [])]
+    env = profile_env(connection, target, env)
     loaded = load_or_exit(
         profile,
         vus,
@@ -169,7 +185,9 @@ def run(
     report = ReportOptions(
         summary_export=summary_export, summary_mode=summary_mode.value, no_color=no_color
     )
-    options = RunOptions(quiet=quiet, verbose=verbose, insecure=insecure, run_data=run_data)
+    options = RunOptions(
+        quiet=quiet, verbose=verbose, insecure=insecure, run_data=run_data, connection=connection
+    )
     if target is None:
         code = report_run(run_profile(loaded, options), loaded, report)
     else:

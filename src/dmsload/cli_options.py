@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from dmsload.dms.sandbox_target import SandboxTarget
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
 from dmsload.profile import (
@@ -17,6 +18,7 @@ from dmsload.profile import (
     apply_run_options,
     load_profile,
 )
+from dmsload.settings import ConnectionSettings, SettingsError, load_settings
 from dmsload.workloads import builtin_workloads
 
 
@@ -140,3 +142,64 @@ class SummaryMode(enum.StrEnum):
 
     COMPACT = "compact"
     FULL = "full"
+
+
+DmsUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dms-url",
+        help="DMS base URL [env DMSLOAD_DMS_URL; default http://localhost:8080]; "
+        "also ${DMSLOAD_DMS_URL} in profiles.",
+    ),
+]
+CredentialsFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--credentials-file",
+        help="Client key and secret saved by `dmsload setup` "
+        "[env DMSLOAD_CREDENTIALS_FILE; default .dmsload/credentials.json].",
+    ),
+]
+AuthStyleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--auth-style",
+        help="basic (DMS) or form (ODS/API, Keycloak, CMS) [env DMSLOAD_AUTH_STYLE].",
+    ),
+]
+EnvFileOpt = Annotated[
+    Path | None,
+    typer.Option("--env-file", help="Read DMSLOAD_* settings from this file, not .env."),
+]
+
+
+def connection_or_exit(
+    env_file: Path | None,
+    *,
+    insecure: bool,
+    auth_style: str | None,
+    **overrides: object,
+) -> ConnectionSettings:
+    """Connection settings from flags over env over .env; exit 2 naming a bad value."""
+    if auth_style not in (None, "basic", "form"):
+        raise fail(f"--auth-style: expected basic or form (got {auth_style!r})", ExitCode.USAGE)
+    try:
+        return load_settings(
+            env_file,
+            auth_style=auth_style,
+            verify_tls=False if insecure else None,
+            **overrides,
+        )
+    except SettingsError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+
+
+def profile_env(
+    connection: ConnectionSettings, target: SandboxTarget | None, given: list[str] | None
+) -> list[str]:
+    """`-e` pairs for a profile's `${VAR}`s: the DMS URL the run connects to (the sandbox's
+    with `--sandbox`), then the user's own `-e`, which win."""
+    values = {"DMSLOAD_DMS_URL": connection.dms_url}
+    if target is not None:
+        values.update(target.profile_env)
+    return [*(f"{key}={value}" for key, value in values.items()), *(given or [])]

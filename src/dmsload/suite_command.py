@@ -9,13 +9,19 @@ from typing import Annotated
 import typer
 
 from dmsload.cli_options import (
+    AuthStyleOpt,
+    CredentialsFileOpt,
+    DmsUrlOpt,
+    EnvFileOpt,
     EnvOpt,
     SandboxOpt,
     SeedOpt,
     SummaryMode,
     TimeScaleOpt,
+    connection_or_exit,
     fail,
     load_or_exit,
+    profile_env,
 )
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
@@ -103,6 +109,10 @@ def suite(
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
     ] = False,
+    dms_url: DmsUrlOpt = None,
+    credentials_file: CredentialsFileOpt = None,
+    auth_style: AuthStyleOpt = None,
+    env_file: EnvFileOpt = None,
 ) -> None:
     """Run the strategy's profiles in order and end with a one-table overview.
 
@@ -116,9 +126,15 @@ def suite(
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
     paths = resolve_profile_paths(profiles, profiles_dir)
+    connection = connection_or_exit(
+        env_file,
+        insecure=insecure,
+        auth_style=auth_style,
+        dms_url=dms_url,
+        credentials_file=credentials_file,
+    )
     target = plan_sandbox_target() if sandbox else None
-    if target is not None:
-        env = [*(f"{k}={v}" for k, v in target.profile_env.items()), *(env or [])]
+    env = profile_env(connection, target, env)
     loaded = [
         SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=env))
         for name, path in paths
@@ -129,7 +145,7 @@ def suite(
         cooldown_s=_cooldown_s(cooldown, time_scale),
         keep_going=keep_going,
         seed=seed,
-        run_options=RunOptions(quiet=quiet, insecure=insecure),
+        run_options=RunOptions(quiet=quiet, insecure=insecure, connection=connection),
         report=ReportOptions(summary_mode=summary_mode.value, no_color=no_color),
     )
     runner = Suite(loaded, options, _echo)

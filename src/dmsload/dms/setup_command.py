@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import anyio
 import typer
 
+from dmsload.cli_options import (
+    AuthStyleOpt,
+    CredentialsFileOpt,
+    DmsUrlOpt,
+    EnvFileOpt,
+    connection_or_exit,
+)
 from dmsload.dms.setup import (
     SetupOptions,
     SetupUsageError,
@@ -15,7 +22,6 @@ from dmsload.dms.setup import (
     load_claimset,
     run_setup,
 )
-from dmsload.settings import SettingsError, load_settings
 
 
 def _usage(message: str) -> typer.Exit:
@@ -24,9 +30,7 @@ def _usage(message: str) -> typer.Exit:
 
 
 def setup_command(
-    dms_url: Annotated[
-        str | None, typer.Option("--dms-url", help="DMS base URL [env DMSLOAD_DMS_URL].")
-    ] = None,
+    dms_url: DmsUrlOpt = None,
     cms_url: Annotated[
         str | None,
         typer.Option("--cms-url", help="Configuration Service URL [env DMSLOAD_CMS_URL]."),
@@ -39,14 +43,7 @@ def setup_command(
             show_default=False,
         ),
     ] = None,
-    credentials_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--credentials-file",
-            help="Where to save the client key and secret (mode 0600) "
-            "[env DMSLOAD_CREDENTIALS_FILE; default .dmsload/credentials.json].",
-        ),
-    ] = None,
+    credentials_file: CredentialsFileOpt = None,
     vendor: Annotated[str, typer.Option("--vendor", help="Vendor company name.")] = "dmsload",
     application: Annotated[
         str, typer.Option("--application", help="Application name.")
@@ -62,16 +59,11 @@ def setup_command(
             help="Register a data store with this connection string if the CMS has none.",
         ),
     ] = None,
-    auth_style: Annotated[
-        str | None,
-        typer.Option("--auth-style", help="basic (DMS) or form [env DMSLOAD_AUTH_STYLE]."),
-    ] = None,
+    auth_style: AuthStyleOpt = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
     ] = False,
-    env_file: Annotated[
-        Path | None, typer.Option("--env-file", help="Read settings from this file, not .env.")
-    ] = None,
+    env_file: EnvFileOpt = None,
     timeout: Annotated[
         float | None,
         typer.Option("--timeout", help="Request timeout, seconds [env DMSLOAD_REQUEST_TIMEOUT_S]."),
@@ -92,22 +84,19 @@ def setup_command(
 
       dmsload setup --seed-schools 100
     """
-    if auth_style not in (None, "basic", "form"):
-        raise _usage(f"--auth-style: expected basic or form (got {auth_style!r})")
-    style: Literal["basic", "form"] | None = auth_style  # type: ignore[assignment]
+    settings = connection_or_exit(
+        env_file,
+        insecure=insecure,
+        auth_style=auth_style,
+        dms_url=dms_url,
+        cms_url=cms_url,
+        credentials_file=credentials_file,
+        request_timeout_s=timeout,
+    )
+    claimset_path = claimset or default_claimset_path()
     try:
-        settings = load_settings(
-            env_file,
-            dms_url=dms_url,
-            cms_url=cms_url,
-            credentials_file=credentials_file,
-            auth_style=style,
-            verify_tls=False if insecure else None,
-            request_timeout_s=timeout,
-        )
-        claimset_path = claimset or default_claimset_path()
         load_claimset(claimset_path)
-    except (SettingsError, SetupUsageError) as exc:
+    except SetupUsageError as exc:
         raise _usage(str(exc)) from None
     options = SetupOptions(
         claimset=claimset_path,

@@ -87,6 +87,8 @@ def test_suite_stops_at_the_first_failure_unless_told_to_keep_going(tmp_path: Pa
         profiles,
         "-q",
         "--keep-going",
+        "--cooldown",
+        "0s",
         "--results-dir",
         str(tmp_path / "b"),
     )
