@@ -85,7 +85,10 @@ class RunData:
     seed: int | None = None
     worker: int = 0
     workers: int = 1
+    pinned: bool = False
+    """The run id was asked for (`--run-id`, or derived from `--seed`): identities repeat."""
     _schools: count[int] = field(default_factory=count, repr=False)
+    _block_shift: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
         if not _RUN_ID.match(self.run_id):
@@ -96,12 +99,18 @@ class RunData:
     @classmethod
     def create(cls, seed: int | None = None, run_id: str | None = None, salt: str = "") -> RunData:
         """A run's data: the run id given, else one derived from the seed, else a random one."""
-        return cls(run_id=run_id or new_run_id(seed, salt), seed=seed)
+        pinned = run_id is not None or seed is not None
+        return cls(run_id=run_id or new_run_id(seed, salt), seed=seed, pinned=pinned)
 
     @property
     def school_block(self) -> int:
         """The first schoolId of this run's block."""
-        return RUN_SCHOOL_BASE + (int(self.run_id, 16) % RUN_SCHOOL_SLOTS) * RUN_SCHOOL_BLOCK
+        slot = (int(self.run_id, 16) + self._block_shift) % RUN_SCHOOL_SLOTS
+        return RUN_SCHOOL_BASE + slot * RUN_SCHOOL_BLOCK
+
+    def skip_school_block(self) -> None:
+        """Move to the next block (the target already holds this one's first school)."""
+        self._block_shift += 1
 
     def next_school_id(self) -> int:
         """A schoolId no other worker of this run, and no run in another block, uses."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 AUTH_TOKEN_DURATION = "auth_token_duration"
 AUTH_TOKEN_REQUESTS = "auth_token_requests"
+MAX_BLOCK_PROBES = 50
 
 
 class TokenSource(Protocol):
@@ -120,12 +121,30 @@ class DmsConnector:
             on_token_request=self._record_token_request,
         )
         await tokens.token()  # fail before the load starts, not in every VU
+        if not self.run.pinned:
+            await self._claim_school_block(endpoints.data_api_url, tokens)
         return DmsSession(
             data_api_url=endpoints.data_api_url,
             tokens=tokens,
             run=self.run,
             discovery=endpoints.document,
         )
+
+    async def _claim_school_block(self, data_api_url: str, tokens: TokenSource) -> None:
+        """Skip schoolId blocks whose first id the target already holds, so that this run
+        never reuses an earlier run's block (one GET, not in `http_reqs`, like discovery)."""
+        assert self._client is not None
+        url = f"{data_api_url.rstrip('/')}/{PROJECT_NAMESPACE}/schools"
+        for _ in range(MAX_BLOCK_PROBES):
+            headers = {"Authorization": f"Bearer {await tokens.token()}"}
+            params = {"schoolId": str(self.run.school_block)}
+            try:
+                response = await self._client.get(url, params=params, headers=headers)
+            except httpx.HTTPError:
+                return
+            if response.status_code != 200 or response.content.strip() in (b"", b"[]"):
+                return
+            self.run.skip_school_block()
 
     async def aclose(self) -> None:
         """Close the token client."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dmsload.dms.data import RunData
 from dmsload.engine.runner import RunOptions, RunResult, run_profile
 from dmsload.profile import load_profile
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
@@ -42,10 +43,11 @@ def run_file(
     *,
     time_scale: float = 1.0,
     env: Mapping[str, str] | None = None,
+    run_data: RunData | None = None,
 ) -> RunResult:
     """Load a profile and run it in this process (no signal handling, no progress)."""
     profile = load_profile(path, builtin_workloads(), env=dict(env or {})).scaled(time_scale)
-    options = RunOptions(quiet=True, handle_signals=False, connection=settings)
+    options = RunOptions(quiet=True, handle_signals=False, connection=settings, run_data=run_data)
     return run_profile(profile, options)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dmsload.dms.data import RunData
 from dmsload.engine.runner import ExitCode
 from dmsload.sandbox.testing import SandboxHandle
 from dmsload.settings import ConnectionSettings
@@ -170,3 +171,23 @@ def test_vus_honor_retry_after_from_429(
         assert limited <= 4 * 6, statuses
     else:
         assert limited > 200, statuses
+
+
+def test_two_runs_whose_ids_share_a_school_block_do_not_collide(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    profile = """
+        [scenarios.schools]
+        executor = "shared-iterations"
+        vus = 2
+        iterations = 20
+        workload = "create"
+        options = { resource = "schools" }
+        """
+    for _ in range(2):
+        result = run_toml(profile, run_data=RunData(run_id="0000002a"))  # same block, unpinned
+        assert result.exit_code == ExitCode.OK
+        statuses = counts_by_tag(result, "http_reqs", "status")
+        assert statuses == {"201": 20.0}, statuses
+    resource = sandbox.state.schema.find("schools")
+    assert resource is not None and sandbox.state.store.count(resource) == 40
