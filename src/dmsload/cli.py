@@ -25,17 +25,15 @@ from dmsload.cli_options import (
     TagOpt,
     TimeScaleOpt,
     VusOpt,
-    connection_or_exit,
     fail,
     load_or_exit,
-    profile_env,
+    target_or_exit,
 )
 from dmsload.dms.data import DataError, RunData
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
     SandboxSetupError,
     SandboxTarget,
-    plan_sandbox_target,
     running_sandbox_target,
 )
 from dmsload.dms.setup_command import setup_command
@@ -162,22 +160,22 @@ def run(
       dmsload run profiles/smoke.toml --sandbox
     """
     run_data = _run_data(seed, run_id)
-    connection = connection_or_exit(
-        env_file,
+    target = target_or_exit(
+        sandbox=sandbox,
+        env=env,
+        env_file=env_file,
         insecure=insecure,
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
     )
-    target = plan_sandbox_target() if sandbox else None
-    env = profile_env(connection, target, env)
     loaded = load_or_exit(
         profile,
         vus,
         duration,
         iterations,
         time_scale,
-        env=env,
+        env=target.env,
         tags=tag,
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
@@ -186,12 +184,16 @@ def run(
         summary_export=summary_export, summary_mode=summary_mode.value, no_color=no_color
     )
     options = RunOptions(
-        quiet=quiet, verbose=verbose, insecure=insecure, run_data=run_data, connection=connection
+        quiet=quiet,
+        verbose=verbose,
+        insecure=insecure,
+        run_data=run_data,
+        connection=target.connection,
     )
-    if target is None:
+    if target.sandbox is None:
         code = report_run(run_profile(loaded, options), loaded, report)
     else:
-        code = _run_on_sandbox(target, loaded, options, report)
+        code = _run_on_sandbox(target.sandbox, loaded, options, report)
     raise typer.Exit(int(code))
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dmsload.dms.sandbox_target import SandboxTarget
+from dmsload.dms.sandbox_target import SandboxTarget, plan_sandbox_target
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
 from dmsload.profile import (
@@ -194,12 +195,37 @@ def connection_or_exit(
         raise fail(str(exc), ExitCode.USAGE) from None
 
 
-def profile_env(
-    connection: ConnectionSettings, target: SandboxTarget | None, given: list[str] | None
-) -> list[str]:
-    """`-e` pairs for a profile's `${VAR}`s: the DMS URL the run connects to (the sandbox's
-    with `--sandbox`), then the user's own `-e`, which win."""
+@dataclass(frozen=True)
+class Target:
+    """Where a run or suite goes: the connection, the sandbox to start (`--sandbox`), and
+    the `-e` pairs for profiles' `${VAR}`s (the DMS URL, then the user's own, which win)."""
+
+    connection: ConnectionSettings
+    sandbox: SandboxTarget | None
+    env: list[str]
+
+
+def target_or_exit(
+    *,
+    sandbox: bool,
+    env: list[str] | None,
+    env_file: Path | None,
+    insecure: bool,
+    auth_style: str | None,
+    dms_url: str | None,
+    credentials_file: Path | None,
+) -> Target:
+    """The run's target from its flags; exit 2 naming a bad setting."""
+    connection = connection_or_exit(
+        env_file,
+        insecure=insecure,
+        auth_style=auth_style,
+        dms_url=dms_url,
+        credentials_file=credentials_file,
+    )
+    planned = plan_sandbox_target() if sandbox else None
     values = {"DMSLOAD_DMS_URL": connection.dms_url}
-    if target is not None:
-        values.update(target.profile_env)
-    return [*(f"{key}={value}" for key, value in values.items()), *(given or [])]
+    if planned is not None:
+        values.update(planned.profile_env)
+    pairs = [*(f"{key}={value}" for key, value in values.items()), *(env or [])]
+    return Target(connection, planned, pairs)

@@ -18,15 +18,13 @@ from dmsload.cli_options import (
     SeedOpt,
     SummaryMode,
     TimeScaleOpt,
-    connection_or_exit,
     fail,
     load_or_exit,
-    profile_env,
+    target_or_exit,
 )
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
     SandboxSetupError,
-    plan_sandbox_target,
     running_sandbox_target,
 )
 from dmsload.durations import DurationError, parse_duration_ns
@@ -126,17 +124,17 @@ def suite(
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
     paths = resolve_profile_paths(profiles, profiles_dir)
-    connection = connection_or_exit(
-        env_file,
+    target = target_or_exit(
+        sandbox=sandbox,
+        env=env,
+        env_file=env_file,
         insecure=insecure,
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
     )
-    target = plan_sandbox_target() if sandbox else None
-    env = profile_env(connection, target, env)
     loaded = [
-        SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=env))
+        SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=target.env))
         for name, path in paths
     ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -145,15 +143,15 @@ def suite(
         cooldown_s=_cooldown_s(cooldown, time_scale),
         keep_going=keep_going,
         seed=seed,
-        run_options=RunOptions(quiet=quiet, insecure=insecure, connection=connection),
+        run_options=RunOptions(quiet=quiet, insecure=insecure, connection=target.connection),
         report=ReportOptions(summary_mode=summary_mode.value, no_color=no_color),
     )
     runner = Suite(loaded, options, _echo)
     try:
-        if target is None:
+        if target.sandbox is None:
             code = runner.run()
         else:
-            with running_sandbox_target(target, _echo) as settings:
+            with running_sandbox_target(target.sandbox, _echo) as settings:
                 runner.options.run_options.connection = settings
                 code = runner.run()
     except (SandboxStartError, SandboxSetupError) as exc:
