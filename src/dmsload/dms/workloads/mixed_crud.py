@@ -1,7 +1,10 @@
 """`mixed-crud`: weighted CREATE/READ/UPDATE/DELETE/QUERY on documents the VU created itself.
 
-Each VU reads, updates and deletes only what it created, so the mix never fails on missing
-data: when an operation needs a document and the VU owns none, it creates one first (counted as
+Operations are interleaved by smooth weighted round-robin over the scenario's iterations (the
+scheme nginx uses for upstream weights), not drawn at random: with whole-number weights, any
+`sum(weights)` consecutive iterations hold each operation exactly `weight` times, so even a short
+run does every operation and two runs of one profile send the same mix. Each VU reads, updates and deletes only what it
+created, so the mix never fails on missing data: when an operation needs a document and the VU owns none, it creates one first (counted as
 a create request, not as the chosen operation). Updates are PUTs carrying `id`; deletes remove
 an association before the student or staff member created for it.
 """
@@ -56,14 +59,37 @@ class MixedCrudOptions(DmsOptions):
         return {op: float(value.get(op, 0.0)) for op in _OPERATIONS}
 
 
+class WeightedInterleave:
+    """Smooth weighted round-robin: each `next()` picks the operation furthest behind its share.
+
+    Over any run of picks, an operation's count stays within one of `picks × weight / total`.
+    """
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self._ops = [op for op in _OPERATIONS if weights.get(op, 0.0) > 0]
+        self._weights = [weights[op] for op in self._ops]
+        self._total = sum(self._weights)
+        self._current = [0.0] * len(self._ops)
+
+    def next(self) -> str:
+        """The next operation."""
+        current = self._current
+        best = 0
+        for index, weight in enumerate(self._weights):
+            current[index] += weight
+            if current[index] > current[best]:
+                best = index
+        current[best] -= self._total
+        return self._ops[best]
+
+
 class MixedCrudWorkload(DmsWorkload):
     """One weighted operation per iteration on this VU's own documents."""
 
     def __init__(self, options: MixedCrudOptions, ctx: WorkloadContext) -> None:
         super().__init__(options, ctx)
         self.resource = options.resource
-        self._ops = list(_OPERATIONS)
-        self._weights = [options.weights[op] for op in _OPERATIONS]
+        self._mix = WeightedInterleave(options.weights)
 
     def _owned(self, vu: VU) -> list[Created]:
         owned = vu.state.get(_OWNED)
@@ -73,9 +99,9 @@ class MixedCrudWorkload(DmsWorkload):
         return owned
 
     async def run(self, vu: VU) -> None:
-        """Choose an operation by weight and do it."""
+        """Take the scenario's next operation and do it."""
         rng = self.data(vu).rng
-        operation = rng.choices(self._ops, self._weights)[0]
+        operation = self._mix.next()
         vu.add(MIXED_CRUD_OPERATIONS, 1.0, {"operation": operation})
         owned = self._owned(vu)
         if operation == "create":
