@@ -10,8 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import time
 
 stats = {"requests": 0, "open": 0, "max_open": 0}
+
+
+async def _sleep_at_least(delay: float) -> None:
+    """Sleep `delay` seconds or more: event-loop timers may fire up to a tick early."""
+    deadline = time.perf_counter() + delay
+    while (remaining := deadline - time.perf_counter()) > 0:
+        await asyncio.sleep(remaining)
 
 
 async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
@@ -38,7 +46,7 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, del
                 if "status=" in target:
                     status = int(target.split("status=", 1)[1][:3])
                 if delay:
-                    await asyncio.sleep(delay)
+                    await _sleep_at_least(delay)
                 body = b'{"ok":true}'
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
