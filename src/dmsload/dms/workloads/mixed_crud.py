@@ -2,11 +2,12 @@
 
 Operations are interleaved by smooth weighted round-robin over the scenario's iterations (the
 scheme nginx uses for upstream weights), not drawn at random: with whole-number weights, any
-`sum(weights)` consecutive iterations hold each operation exactly `weight` times, so even a short
-run does every operation and two runs of one profile send the same mix. Each VU reads, updates and deletes only what it
-created, so the mix never fails on missing data: when an operation needs a document and the VU owns none, it creates one first (counted as
-a create request, not as the chosen operation). Updates are PUTs carrying `id`; deletes remove
-an association before the student or staff member created for it.
+`sum(weights)` consecutive iterations hold each operation exactly `weight` times, so even a
+short run does every operation and two runs of one profile send the same mix. Each VU reads,
+updates and deletes only what it created, so the mix never fails on missing data: when an
+operation needs a document and the VU owns none, it creates one first (counted as a create
+request, not as the chosen operation). Updates are PUTs carrying `id`; deletes remove an
+association before the student or staff member created for it.
 """
 
 from __future__ import annotations
