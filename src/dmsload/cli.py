@@ -17,16 +17,20 @@ from dmsload.cli_options import (
     EnvFileOpt,
     EnvOpt,
     IterationsOpt,
+    JunitOpt,
+    OutOpt,
     ProfileArg,
     RunIdOpt,
     SandboxOpt,
     SeedOpt,
+    SummaryJsonOpt,
     SummaryMode,
     TagOpt,
     TimeScaleOpt,
     VusOpt,
     fail,
     load_or_exit,
+    open_outputs_or_exit,
     target_or_exit,
 )
 from dmsload.dms.data import DataError, RunData
@@ -106,6 +110,9 @@ def run(
         Path | None,
         typer.Option("--summary-export", help="Write k6's JSON summary (legacy shape) here."),
     ] = None,
+    summary_json: SummaryJsonOpt = None,
+    junit: JunitOpt = None,
+    out: OutOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     verbose: Annotated[
         bool,
@@ -158,6 +165,8 @@ def run(
       dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
 
       dmsload run profiles/smoke.toml --sandbox
+
+      dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
     """
     run_data = _run_data(seed, run_id)
     target = target_or_exit(
@@ -181,7 +190,11 @@ def run(
         no_thresholds=no_thresholds,
     )
     report = ReportOptions(
-        summary_export=summary_export, summary_mode=summary_mode.value, no_color=no_color
+        summary_export=summary_export,
+        summary_json=summary_json,
+        junit=junit,
+        summary_mode=summary_mode.value,
+        no_color=no_color,
     )
     options = RunOptions(
         quiet=quiet,
@@ -189,6 +202,8 @@ def run(
         insecure=insecure,
         run_data=run_data,
         connection=target.connection,
+        outputs=open_outputs_or_exit(out, loaded, run_data.run_id),
+        timeline=summary_json is not None,
     )
     if target.sandbox is None:
         code = report_run(run_profile(loaded, options), loaded, report)

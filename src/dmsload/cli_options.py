@@ -12,6 +12,9 @@ import typer
 from dmsload.dms.sandbox_target import SandboxTarget, plan_sandbox_target
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
+from dmsload.outputs.base import Output, OutputContext, OutputError
+from dmsload.outputs.spec import parse_output
+from dmsload.outputs.tap import Clock
 from dmsload.profile import (
     Profile,
     ProfileError,
@@ -229,3 +232,43 @@ def target_or_exit(
         values.update(planned.profile_env)
     pairs = [*(f"{key}={value}" for key, value in values.items()), *(env or [])]
     return Target(connection, planned, pairs)
+
+
+OutOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--out",
+        "-o",
+        metavar="KIND=TARGET",
+        help="Stream every sample (repeatable): json=FILE[.gz] (k6's NDJSON), csv=FILE[.gz], "
+        "influxdb=URL (v1 http://host:8086/DB; v2 with DMSLOAD_INFLUXDB_BUCKET), hdrlog=FILE.",
+    ),
+]
+SummaryJsonOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--summary-json",
+        help="Write dmsload's full summary (histograms, time series, manifest) here: "
+        "the input of `dmsload report` and `dmsload compare`.",
+    ),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write JUnit XML: a test case per threshold and per check."),
+]
+
+
+def open_outputs_or_exit(
+    arguments: list[str] | None, profile: Profile, run_id: str
+) -> list[Output]:
+    """Parse and open every `--out`; exit 2 with one line naming the bad one."""
+    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds, run_id=run_id)
+    outputs: list[Output] = []
+    try:
+        for argument in arguments or []:
+            output = parse_output(argument)
+            output.open(ctx)
+            outputs.append(output)
+    except OutputError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
+    return outputs

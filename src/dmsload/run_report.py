@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,10 @@ from rich.console import Console
 
 from dmsload.engine.runner import ExitCode, RunResult
 from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
+from dmsload.outputs.junit import junit_document, write_junit
+from dmsload.outputs.summary_json import write_summary_json
 from dmsload.profile import Profile
+from dmsload.run_summary import summary_document
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class ReportOptions:
     """How to present a finished run."""
 
     summary_export: Path | None = None
+    summary_json: Path | None = None
+    junit: Path | None = None
     summary_mode: str = "compact"
     no_color: bool = False
 
@@ -39,6 +45,8 @@ def summary_context(result: RunResult, profile: Profile, mode: str) -> SummaryCo
         notes.append(
             f"run id {result.run_id}: generated identities contain it (--run-id to repeat them)"
         )
+    for output in result.outputs:
+        notes.extend(output.lines())
     return SummaryContext(
         elapsed_s=result.elapsed_s,
         trend_stats=profile.summary_trend_stats,
@@ -49,14 +57,43 @@ def summary_context(result: RunResult, profile: Profile, mode: str) -> SummaryCo
     )
 
 
-def write_exports(result: RunResult, ctx: SummaryContext, summary_export: Path | None) -> bool:
-    """Write the k6 summary export; False (with one line on stderr) when it failed."""
-    if summary_export is None:
-        return True
+def write_exports(
+    result: RunResult, profile: Profile, ctx: SummaryContext, options: ReportOptions
+) -> bool:
+    """Write every export asked for; False (with one line on stderr each) when one failed."""
+    ok = True
+    if options.summary_export is not None:
+        ok &= _write(
+            "--summary-export",
+            options.summary_export,
+            lambda path: write_k6_summary_export(path, result.registry, result.thresholds, ctx),
+        )
+    if options.summary_json is None and options.junit is None:
+        return ok
+    document = summary_document(result, profile, ctx)
+    if options.summary_json is not None:
+        ok &= _write(
+            "--summary-json",
+            options.summary_json,
+            lambda path: write_summary_json(path, document),
+        )
+    if options.junit is not None:
+        tree = junit_document(
+            suite_name=f"dmsload.{profile.name}",
+            thresholds=document["thresholds"],
+            checks=document["checks"],
+            elapsed_s=result.elapsed_s,
+            started_at=result.started_at,
+        )
+        ok &= _write("--junit", options.junit, lambda path: write_junit(path, tree))
+    return ok
+
+
+def _write(flag: str, path: Path, write: Callable[[Path], None]) -> bool:
     try:
-        write_k6_summary_export(summary_export, result.registry, result.thresholds, ctx)
+        write(path)
     except OSError as exc:
-        typer.echo(f"dmsload: --summary-export {summary_export}: {exc.strerror}", err=True)
+        typer.echo(f"dmsload: {flag} {path}: {exc.strerror or exc}", err=True)
         return False
     return True
 
@@ -64,7 +101,7 @@ def write_exports(result: RunResult, ctx: SummaryContext, summary_export: Path |
 def report_run(result: RunResult, profile: Profile, options: ReportOptions) -> ExitCode:
     """Write the exports, print the summary; the run's exit status (1 if an export failed)."""
     ctx = summary_context(result, profile, options.summary_mode)
-    exported = write_exports(result, ctx, options.summary_export)
+    exported = write_exports(result, profile, ctx, options)
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
     render_summary(result.registry, result.thresholds, ctx, console)
     code = result.exit_code

@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -32,6 +32,9 @@ from dmsload.metrics import (
     define_builtin_metrics,
     make_tags,
 )
+from dmsload.outputs.base import Output, OutputReport
+from dmsload.outputs.session import OutputSession
+from dmsload.outputs.timeline import Timeline
 from dmsload.profile import Profile
 from dmsload.workloads import Workload, WorkloadContext
 
@@ -65,6 +68,10 @@ class RunOptions:
     """Where DMS workloads connect; None: from the environment and .env when first needed."""
     run_data: RunData | None = None
     """The run id and seed of generated data; None: a fresh random run id."""
+    outputs: Sequence[Output] = ()
+    """Streaming outputs (`--out`), already opened."""
+    timeline: bool = False
+    """Keep the per-second time series (for `--summary-json` and the HTML report)."""
 
 
 @dataclass
@@ -85,6 +92,12 @@ class RunResult:
     run_id: str = ""
     discovery: dict[str, Any] | None = None
     """The DMS discovery document (`GET /`), when a DMS workload connected."""
+    data_api_url: str | None = None
+    """The DMS data API the run used, when a DMS workload connected."""
+    timeline: dict[str, Any] | None = None
+    """The per-second time series (`Timeline.to_json`), when asked for."""
+    outputs: list[OutputReport] = field(default_factory=list)
+    """What each streaming output wrote, lost or could not deliver."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -142,6 +155,11 @@ class Runner:
         self.run_data = self.options.run_data or RunData.create()
         self.dms = DmsConnector(self.registry, self.run_data, self.options.connection)
         self._workloads: list[Workload] = []
+        self.outputs = OutputSession(
+            self.registry,
+            self.options.outputs,
+            Timeline() if self.options.timeline else None,
+        )
 
     # ---- wiring --------------------------------------------------------------------------
     def _on_failure(
@@ -293,35 +311,24 @@ class Runner:
     async def run(self) -> RunResult:
         """Run every scenario; return the result, whatever stopped the run."""
         started_at = time.time()
-        error: str | None = None
         self._runtimes = self._build_runtimes()
         stream = self.options.progress_stream
         printer = None
         if not self.options.quiet:
             printer = ProgressPrinter(self._runtimes, stream, live=stream.isatty())
-        try:
-            async with anyio.create_task_group() as outer:
-                self._cancel_all = outer.cancel_scope.cancel
-                if self.options.handle_signals:
-                    outer.start_soon(self._watch_signals)
-                await self._prepare()
-                self._start_ns = perf_counter_ns()
-                outer.start_soon(self._tick, printer)
-                async with anyio.create_task_group() as scenarios:
-                    for rt in self._runtimes:
-                        scenarios.start_soon(self._scenario, rt)
-                outer.cancel_scope.cancel()
-        except Exception as exc:  # the run must still reach the summary
-            leaf = _first_leaf(exc)
-            error = f"{type(leaf).__name__}: {leaf}"
-            self._log(f"dmsload: the run failed: {error}")
-        await self._close()
-        elapsed = self.elapsed_s()
-        if printer is not None and self._start_ns:
-            printer.draw(max(elapsed % 1.0, 0.001), perf_counter_ns() - self._start_ns)
-        # the final gauges and threshold evaluation
-        base = make_tags({})
-        self.registry.add(self.metrics.vus, 0.0, base)
+        async with anyio.create_task_group() as streams:
+            self.outputs.start(streams)
+            try:
+                error = await self._run_scenarios(printer)
+                await self._close()
+                elapsed = self.elapsed_s()
+                if printer is not None and self._start_ns:
+                    printer.draw(max(elapsed % 1.0, 0.001), perf_counter_ns() - self._start_ns)
+                # the final gauges
+                self.registry.add(self.metrics.vus, 0.0, make_tags({}))
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.outputs.finish(streams)
         results = self.engine.evaluate(self.registry, elapsed)
         warnings = [w for rt in self._runtimes for w in rt.warnings]
         if self._log.suppressed:
@@ -340,7 +347,32 @@ class Runner:
             error=error,
             run_id=self.run_data.run_id,
             discovery=dict(session.discovery) if (session := self.dms.started) else None,
+            data_api_url=session.data_api_url if (session := self.dms.started) else None,
+            timeline=None if self.outputs.timeline is None else self.outputs.timeline.to_json(),
+            outputs=self.outputs.reports(),
         )
+
+    async def _run_scenarios(self, printer: ProgressPrinter | None) -> str | None:
+        """Prepare, then run every scenario to its end; the error that ended the run, if any."""
+        try:
+            async with anyio.create_task_group() as outer:
+                self._cancel_all = outer.cancel_scope.cancel
+                if self.options.handle_signals:
+                    outer.start_soon(self._watch_signals)
+                await self._prepare()
+                self._start_ns = perf_counter_ns()
+                self.outputs.begin(self._start_ns)
+                outer.start_soon(self._tick, printer)
+                async with anyio.create_task_group() as scenarios:
+                    for rt in self._runtimes:
+                        scenarios.start_soon(self._scenario, rt)
+                outer.cancel_scope.cancel()
+        except Exception as exc:  # the run must still reach the summary
+            leaf = _first_leaf(exc)
+            error = f"{type(leaf).__name__}: {leaf}"
+            self._log(f"dmsload: the run failed: {error}")
+            return error
+        return None
 
 
 def _first_leaf(exc: BaseException) -> BaseException:

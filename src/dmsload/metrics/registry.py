@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from dmsload.metrics.kinds import (
     METRIC_NAME,
@@ -169,11 +169,20 @@ class MetricView:
         )
 
 
+class SampleHook(Protocol):
+    """Receives every sample as it is recorded (the outputs' tap)."""
+
+    def put(self, metric: Metric, tags: TagSet, value: float) -> None:
+        """One sample, value in display units (ms for time trends)."""
+
+
 class Registry:
     """Every metric of a run."""
 
     def __init__(self) -> None:
         self._metrics: dict[str, Metric] = {}
+        self.tap: SampleHook | None = None
+        """Set by an output session: sees every sample after it is recorded."""
 
     def define(
         self, name: str, kind: MetricKind, contains: ValueType = ValueType.DEFAULT
@@ -206,6 +215,8 @@ class Registry:
     def add(self, metric: Metric, value: float, tags: TagSet) -> None:
         """Add one sample (time trends take milliseconds)."""
         metric.sink(tags).add(value)
+        if self.tap is not None:
+            self.tap.put(metric, tags, value)
 
     def add_trend_us(self, metric: Metric, value_us: int, tags: TagSet) -> None:
         """Add one time-trend sample in whole microseconds (the engine's fast path)."""
@@ -214,6 +225,8 @@ class Registry:
             sink = metric.sink(tags)
         assert isinstance(sink, TrendSink)
         sink.add_scaled(value_us)
+        if self.tap is not None:
+            self.tap.put(metric, tags, value_us / TREND_SCALE)
 
     def series(self) -> Iterator[tuple[Metric, TagSet, Sink]]:
         """Every (metric, tags, sink), metrics by name."""
