@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-import orjson
-
 from dmsload.dms.data import RunData
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
+from dmsload.metrics.export import write_json_atomically
 from dmsload.profile import Profile
 from dmsload.run_report import ReportOptions, report_run
 
@@ -57,6 +56,20 @@ class SuiteProfile:
     profile: Profile
 
 
+@dataclass(frozen=True)
+class ProfileFiles:
+    """The files one profile of the suite writes into the results directory."""
+
+    k6_summary: str
+    summary_json: str
+    junit: str
+
+    @classmethod
+    def of(cls, name: str) -> ProfileFiles:
+        """`<name>.k6-summary.json`, `<name>.summary.json` and `<name>.junit.xml`."""
+        return cls(f"{name}.k6-summary.json", f"{name}.summary.json", f"{name}.junit.xml")
+
+
 @dataclass
 class ProfileOutcome:
     """What one profile of the suite gave."""
@@ -64,7 +77,7 @@ class ProfileOutcome:
     name: str
     path: Path
     exit_code: ExitCode
-    summary_file: str | None = None
+    files: ProfileFiles | None = None
     elapsed_s: float = 0.0
     requests: int = 0
     failed_rate: float | None = None
@@ -78,7 +91,9 @@ class ProfileOutcome:
         return {
             "name": self.name,
             "profile": str(self.path),
-            "summary": self.summary_file,
+            "summary": None if self.files is None else self.files.k6_summary,
+            "summary_json": None if self.files is None else self.files.summary_json,
+            "junit": None if self.files is None else self.files.junit,
             "exit_code": int(self.exit_code),
             "elapsed_s": round(self.elapsed_s, 3),
             "http_reqs": self.requests,
@@ -185,16 +200,19 @@ class Suite:
         self.echo(f"\n━━ profile {index + 1}/{total}: {item.name} ({item.path})")
         run_data = RunData.create(seed=self.options.seed, salt=item.name)
         run_options = _with_run_data(self.options.run_options, run_data)
-        summary_name = f"{item.name}.k6-summary.json"
+        results = self.options.results_dir
+        names = ProfileFiles.of(item.name)
         report = ReportOptions(
-            summary_export=self.options.results_dir / summary_name,
+            summary_export=results / names.k6_summary,
+            summary_json=results / names.summary_json,
+            junit=results / names.junit,
             summary_mode=self.options.report.summary_mode,
             no_color=self.options.report.no_color,
         )
-        result = run_profile(item.profile, run_options)
+        result = run_profile(item.profile, replace(run_options, timeline=True))
         code = report_run(result, item.profile, report)
         outcome = outcome_of(item.name, item.path, result, code)
-        outcome.summary_file = summary_name
+        outcome.files = names
         return outcome
 
     def _write_index(self) -> None:
@@ -203,8 +221,7 @@ class Suite:
             "ended": datetime.now(UTC).isoformat(timespec="seconds"),
             "profiles": [outcome.to_json() for outcome in self.outcomes],
         }
-        path = self.options.results_dir / "suite.json"
-        path.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
+        write_json_atomically(self.options.results_dir / "suite.json", document)
 
 
 def _with_run_data(options: RunOptions, run_data: RunData) -> RunOptions:

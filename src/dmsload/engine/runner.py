@@ -27,6 +27,7 @@ from dmsload.http import HttpClient, RequestRecorder, shared_ssl_context
 from dmsload.metrics import (
     BuiltinMetrics,
     Registry,
+    TagSet,
     ThresholdEngine,
     ThresholdResult,
     define_builtin_metrics,
@@ -280,6 +281,13 @@ class Runner:
                     self._log(f"dmsload: {signal.Signals(signum).name}: stopping now")
                     self.hard_stop()
 
+    def _sample_vus(self, base: TagSet) -> None:
+        """Set the `vus` and `vus_max` gauges from the scenarios' live counts."""
+        active = sum(rt.progress.active_vus for rt in self._runtimes)
+        allocated = sum(rt.progress.allocated_vus for rt in self._runtimes)
+        self.registry.add(self.metrics.vus, float(active), base)
+        self.registry.add(self.metrics.vus_max, float(allocated), base)
+
     async def _tick(self, printer: ProgressPrinter | None) -> None:
         interval = self.options.progress_interval_s
         if interval is None:
@@ -290,10 +298,7 @@ class Runner:
         while True:
             await anyio.sleep(min(1.0, interval))
             now = self.elapsed_s()
-            active = sum(rt.progress.active_vus for rt in self._runtimes)
-            allocated = sum(rt.progress.allocated_vus for rt in self._runtimes)
-            self.registry.add(self.metrics.vus, float(active), base)
-            self.registry.add(self.metrics.vus_max, float(allocated), base)
+            self._sample_vus(base)
             if now - last_eval >= THRESHOLD_INTERVAL_S:
                 last_eval = now
                 failed = self.engine.should_abort(self.engine.evaluate(self.registry, now), now)
@@ -362,6 +367,7 @@ class Runner:
                 await self._prepare()
                 self._start_ns = perf_counter_ns()
                 self.outputs.begin(self._start_ns)
+                self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0
                 outer.start_soon(self._tick, printer)
                 async with anyio.create_task_group() as scenarios:
                     for rt in self._runtimes:

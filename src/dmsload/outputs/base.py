@@ -76,6 +76,7 @@ class Output(ABC):
         self.warnings: list[str] = []
         self._queue: deque[list[Sample]] = deque()
         self._queued = 0
+        self._in_flight = 0
         self._wake: anyio.Event | None = None
         self._done: anyio.Event | None = None
         self._closing = False
@@ -116,7 +117,9 @@ class Output(ABC):
                 while self._queue:
                     batch = self._queue.popleft()
                     self._queued -= len(batch)
+                    self._in_flight = len(batch)
                     await self.write(batch)
+                    self._in_flight = 0
                 if self._closing:
                     return
                 await self._wake.wait()
@@ -129,10 +132,11 @@ class Output(ABC):
             await self._done.wait()
 
     def abandon(self) -> None:
-        """Count what is still queued as lost (the session ran out of time to write it)."""
-        self.lost += self._queued
+        """Count what is queued or being written as lost (the session gave up waiting)."""
+        self.lost += self._queued + self._in_flight
         self._queue.clear()
-        self._queued = 0
+        self._queued = self._in_flight = 0
+        self.warn_once("gave up waiting for it to finish writing")
 
     @abstractmethod
     async def write(self, batch: list[Sample]) -> None:

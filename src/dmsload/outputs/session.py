@@ -94,12 +94,12 @@ class OutputSession:
         with anyio.move_on_after(CLOSE_TIMEOUT_S) as scope:
             for output in self.outputs:
                 await output.wait_done()
+            for output in self.outputs:
+                await output.finish()
         if scope.cancelled_caught:
             for output in self.outputs:
                 output.abandon()
             group.cancel_scope.cancel()
-        for output in self.outputs:
-            await output.finish()
 
     def reports(self) -> list[OutputReport]:
         """Every output's account, with what the tap itself could not hold."""

@@ -67,6 +67,18 @@ def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> No
     assert all(p["exit_code"] == 0 and p["http_reqs"] > 0 for p in index["profiles"])
     for entry in index["profiles"]:
         assert (results / entry["summary"]).is_file()
+        assert entry["summary_json"] == f"{entry['name']}.summary.json"
+        detail = json.loads((results / entry["summary_json"]).read_text())
+        assert detail["schema"] == "dmsload-summary/1"
+        assert detail["manifest"]["profile"]["name"] == entry["name"]
+        loaded = [  # the timeline starts at t = 0: workloads' setup requests come before it
+            series["total"]
+            for series in detail["metrics"]["http_reqs"]["series"]
+            if series["tags"]["scenario"] != "setup"
+        ]
+        assert sum(detail["timeseries"]["http_reqs"]) == sum(loaded) > 0
+        junit = (results / entry["junit"]).read_text()
+        assert junit.startswith("<?xml") and f'name="dmsload.{entry["name"]}"' in junit
     overview = done.stdout[done.stdout.index("█ SUITE") :]
     assert "baseline" in overview and "smoke" in overview and "passed" in overview
 
