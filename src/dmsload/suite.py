@@ -222,25 +222,29 @@ class Suite:
             "profiles": [outcome.to_json() for outcome in self.outcomes],
         }
         write_json_atomically(self.options.results_dir / "suite.json", document)
+        overview = f"### dmsload suite\n\n{overview_markdown(self.outcomes)}"
+        (self.options.results_dir / "overview.md").write_text(overview)
 
 
 def _with_run_data(options: RunOptions, run_data: RunData) -> RunOptions:
     return replace(options, run_data=run_data)
 
 
-def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
-    """The one-table overview of every profile."""
-    header = (
-        "profile",
-        "status",
-        "requests",
-        "req/s",
-        "failed",
-        "p(95) ms",
-        "checks",
-        "thresholds",
-    )
-    rows = [header]
+_OVERVIEW_HEADER = (
+    "profile",
+    "status",
+    "requests",
+    "req/s",
+    "failed",
+    "p(95) ms",
+    "checks",
+    "thresholds",
+)
+
+
+def overview_rows(outcomes: Sequence[ProfileOutcome]) -> list[tuple[str, ...]]:
+    """The overview's header and one row per profile, as text."""
+    rows = [_OVERVIEW_HEADER]
     for o in outcomes:
         rate = o.requests / o.elapsed_s if o.elapsed_s else 0.0
         rows.append(
@@ -255,7 +259,13 @@ def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
                 f"{o.thresholds_total - o.thresholds_failed}/{o.thresholds_total} passed",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return rows
+
+
+def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
+    """The one-table overview of every profile, aligned for a terminal."""
+    rows = overview_rows(outcomes)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_OVERVIEW_HEADER))]
     lines = []
     for number, row in enumerate(rows):
         cells = [
@@ -266,6 +276,18 @@ def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
         if number == 0:
             lines.append("  ".join("-" * width for width in widths))
     return lines
+
+
+def overview_markdown(outcomes: Sequence[ProfileOutcome]) -> str:
+    """The overview as a GitHub-flavoured Markdown table (for a CI job summary)."""
+    header, *body = overview_rows(outcomes)
+    align = ["---", "---", *["---:"] * (len(header) - 2)]
+    lines = [_md_row(header), _md_row(tuple(align)), *(_md_row(row) for row in body)]
+    return "\n".join(lines) + "\n"
+
+
+def _md_row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def _status_text(code: ExitCode) -> str:

@@ -79,6 +79,8 @@ def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> No
         assert sum(detail["timeseries"]["http_reqs"]) == sum(loaded) > 0
         junit = (results / entry["junit"]).read_text()
         assert junit.startswith("<?xml") and f'name="dmsload.{entry["name"]}"' in junit
+    table = (results / "overview.md").read_text().splitlines()
+    assert table[0] == "### dmsload suite" and table[4].startswith("| baseline | passed |")
     overview = done.stdout[done.stdout.index("█ SUITE") :]
     assert "baseline" in overview and "smoke" in overview and "passed" in overview
 

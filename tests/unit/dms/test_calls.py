@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dmsload.dms.calls import retry_after_seconds
 from dmsload.engine.runner import ExitCode
-from dmsload.suite import ProfileOutcome, overview_lines, worst
+from dmsload.suite import ProfileOutcome, overview_lines, overview_markdown, worst
 
 
 def test_retry_after_takes_seconds_or_an_http_date() -> None:
@@ -37,3 +37,17 @@ def test_overview_has_one_row_per_profile() -> None:
     assert lines[0].split()[:2] == ["profile", "status"]
     assert lines[2].startswith("baseline") and "passed" in lines[2] and "50.0" in lines[2]
     assert "FAILED (99)" in lines[3] and "0/0 passed" in lines[3]
+
+
+def test_overview_markdown_is_a_table_with_escaped_cells() -> None:
+    outcomes = [
+        ProfileOutcome("base|line", Path("b.toml"), ExitCode.OK, None, 2.0, 100, 0.0, 1.5, 1.0),
+    ]
+    lines = overview_markdown(outcomes).splitlines()
+    assert lines[0] == (
+        "| profile | status | requests | req/s | failed | p(95) ms | checks | thresholds |"
+    )
+    assert lines[1] == "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    assert lines[2] == (
+        "| base\\|line | passed | 100 | 50.0 | 0.00% | 1.50 | 100.00% | 0/0 passed |"
+    )
