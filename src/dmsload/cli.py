@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dmsload import __version__
+from dmsload import __version__, signals
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
@@ -33,6 +33,7 @@ from dmsload.cli_options import (
     open_outputs_or_exit,
     target_or_exit,
 )
+from dmsload.compare.command import compare as compare_command
 from dmsload.dms.data import DataError, RunData
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
@@ -236,12 +237,14 @@ def _run_on_sandbox(
 app.command(name="sandbox")(sandbox_command)
 app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
+app.command(name="compare")(compare_command)
 
 
 def main() -> None:
-    """Console-script entry point; a Ctrl-C outside a run exits 105 without a traceback."""
+    """Console-script entry point; SIGINT/SIGTERM outside a run exit 105 without a traceback."""
+    signals.install()
     try:
         app()
-    except KeyboardInterrupt:
+    except (signals.Interrupted, KeyboardInterrupt):
         typer.echo("dmsload: interrupted", err=True)
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None

@@ -8,19 +8,18 @@ profile and exits with the worst status seen.
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 from dmsload.dms.data import RunData
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.metrics.export import write_json_atomically
 from dmsload.profile import Profile
 from dmsload.run_report import ReportOptions, report_run
+from dmsload.signals import Interrupted
 
 DEFAULT_ORDER = (
     "baseline",
@@ -117,10 +116,6 @@ class SuiteOptions:
     report: ReportOptions = field(default_factory=ReportOptions)
 
 
-class SuiteInterrupted(Exception):
-    """SIGINT or SIGTERM between two profiles."""
-
-
 def outcome_of(name: str, path: Path, result: RunResult, code: ExitCode) -> ProfileOutcome:
     """The headline figures of one run."""
     outcome = ProfileOutcome(name=name, path=path, exit_code=code, elapsed_s=result.elapsed_s)
@@ -143,10 +138,6 @@ def outcome_of(name: str, path: Path, result: RunResult, code: ExitCode) -> Prof
     return outcome
 
 
-def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
-    raise SuiteInterrupted(signal.Signals(signum).name)
-
-
 class Suite:
     """Runs the profiles in order."""
 
@@ -165,7 +156,6 @@ class Suite:
     def run(self) -> ExitCode:
         """Every profile (or up to the first failure); `suite.json` written on every path."""
         self.options.results_dir.mkdir(parents=True, exist_ok=True)
-        previous = signal.signal(signal.SIGTERM, _raise_interrupted)
         interrupted = False
         try:
             for index, item in enumerate(self.profiles):
@@ -184,11 +174,10 @@ class Suite:
                             f"stopping ({remaining} profile(s) not run; --keep-going runs them)"
                         )
                     break
-        except (KeyboardInterrupt, SuiteInterrupted):
+        except (KeyboardInterrupt, Interrupted):
             interrupted = True
             self.echo("dmsload suite: interrupted between profiles")
         finally:
-            signal.signal(signal.SIGTERM, previous)
             self._write_index()
         codes = [outcome.exit_code for outcome in self.outcomes]
         if interrupted:
@@ -244,7 +233,7 @@ _OVERVIEW_HEADER = (
 
 def overview_rows(outcomes: Sequence[ProfileOutcome]) -> list[tuple[str, ...]]:
     """The overview's header and one row per profile, as text."""
-    rows = [_OVERVIEW_HEADER]
+    rows: list[tuple[str, ...]] = [_OVERVIEW_HEADER]
     for o in outcomes:
         rate = o.requests / o.elapsed_s if o.elapsed_s else 0.0
         rows.append(

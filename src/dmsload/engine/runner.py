@@ -37,6 +37,7 @@ from dmsload.outputs.base import Output, OutputReport
 from dmsload.outputs.session import OutputSession
 from dmsload.outputs.timeline import Timeline
 from dmsload.profile import Profile
+from dmsload.signals import preserved
 from dmsload.workloads import Workload, WorkloadContext
 
 if TYPE_CHECKING:
@@ -406,4 +407,5 @@ def run_profile(profile: Profile, options: RunOptions | None = None) -> RunResul
         backend_options["use_uvloop"] = True
     except ImportError:
         pass
-    return anyio.run(runner.run, backend="asyncio", backend_options=backend_options)
+    with preserved():
+        return anyio.run(runner.run, backend="asyncio", backend_options=backend_options)

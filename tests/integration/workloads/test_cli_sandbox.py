@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .conftest import PROFILES
@@ -120,3 +123,92 @@ def test_suite_refuses_an_unknown_profile_naming_it() -> None:
     assert done.stderr.strip() == (
         "dmsload: --profiles: no profile file 'profiles/nosuch.toml' (got 'nosuch')"
     )
+
+
+def _children(pid: int) -> set[int]:
+    """Every live descendant of `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigterm_while_the_sandbox_starts_exits_105_and_stops_it() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmsload", "run", "profiles/smoke.toml", "--sandbox", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROFILES.parent,
+    )
+    _wait_for(lambda: bool(_children(process.pid)), 20)  # the sandbox subprocess exists
+    sandbox = _children(process.pid)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 105, stderr[-2000:]
+    assert "dmsload: interrupted" in stderr and "Traceback" not in stderr
+    _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)
+
+
+def test_sigterm_between_suite_profiles_writes_the_index_and_exits_105(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "dmsload",
+            "suite",
+            "--sandbox",
+            "--profiles",
+            "baseline,smoke",
+            "--time-scale",
+            "0.005",
+            "--cooldown",
+            "20s",
+            "-q",
+            "--results-dir",
+            str(results),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROFILES.parent,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    for line in process.stderr:  # bounded: the cool-down line comes after one short profile
+        lines.append(line)
+        if "cooling down" in line:
+            break
+    sandbox = _children(process.pid)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 105, "".join(lines) + stderr[-2000:]
+    index = json.loads((results / "suite.json").read_text())
+    assert [p["name"] for p in index["profiles"]] == ["baseline"]
+    assert "interrupted" in stderr and "█ SUITE" in stdout
+    _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)

@@ -1,0 +1,50 @@
+"""SIGINT and SIGTERM outside a run: one exception that every command unwinds through.
+
+During a run the runner owns both signals (first: graceful stop, second: hard stop). Before
+and after it, and between a suite's profiles, `install` makes either signal raise
+`Interrupted`, so `finally` blocks run (an embedded sandbox is stopped, its temporary files
+removed, suite.json written) and the command exits 105, k6's code for an external abort.
+`Interrupted` is a BaseException but not a KeyboardInterrupt: click would turn that into
+exit 130.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived while no run was handling signals."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise `Interrupted` (main thread only)."""
+    for signum in HANDLED:
+        signal.signal(signum, _raise)
+
+
+@contextmanager
+def preserved() -> Iterator[None]:
+    """Restore the SIGINT/SIGTERM handlers on exit: an event loop's signal receivers reset
+    them to the defaults when they close."""
+    saved: dict[int, Any] = {signum: signal.getsignal(signum) for signum in HANDLED}
+    try:
+        yield
+    finally:
+        for signum, handler in saved.items():
+            if handler is not None:
+                signal.signal(signum, handler)
