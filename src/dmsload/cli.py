@@ -32,6 +32,7 @@ from dmsload.cli_options import (
     load_or_exit,
     open_outputs_or_exit,
     target_or_exit,
+    writable_or_exit,
 )
 from dmsload.compare.command import compare as compare_command
 from dmsload.dms.data import DataError, RunData
@@ -170,6 +171,9 @@ def run(
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
     """
     run_data = _run_data(seed, run_id)
+    writable_or_exit("--summary-export", summary_export)
+    writable_or_exit("--summary-json", summary_json)
+    writable_or_exit("--junit", junit)
     target = target_or_exit(
         sandbox=sandbox,
         env=env,

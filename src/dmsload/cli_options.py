@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -272,3 +273,21 @@ def open_outputs_or_exit(
     except OutputError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
     return outputs
+
+
+def writable_or_exit(flag: str, path: Path | None) -> None:
+    """Exit 2 (one line) when an export could not be written, so a long run is not wasted."""
+    if path is None:
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        reason = "is a directory"
+    elif not parent.is_dir():
+        reason = "its directory does not exist" if not parent.exists() else "not a directory"
+    elif not os.access(parent, os.W_OK | os.X_OK) or (
+        path.exists() and not os.access(path, os.W_OK)
+    ):
+        reason = "permission denied"
+    else:
+        return
+    raise fail(f"{flag} {path}: {reason}", ExitCode.USAGE)

@@ -152,11 +152,16 @@ class Suite:
         self.echo = echo
         self.outcomes: list[ProfileOutcome] = []
         self.started = datetime.now(UTC)
+        self.interrupted = False
+
+    @property
+    def not_run(self) -> list[str]:
+        """The profiles the suite did not reach (it stopped early), in order."""
+        return [item.name for item in self.profiles[len(self.outcomes) :]]
 
     def run(self) -> ExitCode:
         """Every profile (or up to the first failure); `suite.json` written on every path."""
         self.options.results_dir.mkdir(parents=True, exist_ok=True)
-        interrupted = False
         try:
             for index, item in enumerate(self.profiles):
                 if index and self.options.cooldown_s > 0:
@@ -175,12 +180,12 @@ class Suite:
                         )
                     break
         except (KeyboardInterrupt, Interrupted):
-            interrupted = True
+            self.interrupted = True
             self.echo("dmsload suite: interrupted between profiles")
         finally:
             self._write_index()
         codes = [outcome.exit_code for outcome in self.outcomes]
-        if interrupted:
+        if self.interrupted:
             codes.append(ExitCode.INTERRUPTED)
         return worst(codes)
 
@@ -209,9 +214,11 @@ class Suite:
             "started": self.started.isoformat(timespec="seconds"),
             "ended": datetime.now(UTC).isoformat(timespec="seconds"),
             "profiles": [outcome.to_json() for outcome in self.outcomes],
+            "not_run": self.not_run,
+            "interrupted": self.interrupted,
         }
         write_json_atomically(self.options.results_dir / "suite.json", document)
-        overview = f"### dmsload suite\n\n{overview_markdown(self.outcomes)}"
+        overview = f"### dmsload suite\n\n{overview_markdown(self.outcomes, self.not_run)}"
         (self.options.results_dir / "overview.md").write_text(overview)
 
 
@@ -231,8 +238,10 @@ _OVERVIEW_HEADER = (
 )
 
 
-def overview_rows(outcomes: Sequence[ProfileOutcome]) -> list[tuple[str, ...]]:
-    """The overview's header and one row per profile, as text."""
+def overview_rows(
+    outcomes: Sequence[ProfileOutcome], not_run: Sequence[str] = ()
+) -> list[tuple[str, ...]]:
+    """The overview's header and one row per profile (those not run last), as text."""
     rows: list[tuple[str, ...]] = [_OVERVIEW_HEADER]
     for o in outcomes:
         rate = o.requests / o.elapsed_s if o.elapsed_s else 0.0
@@ -248,12 +257,13 @@ def overview_rows(outcomes: Sequence[ProfileOutcome]) -> list[tuple[str, ...]]:
                 f"{o.thresholds_total - o.thresholds_failed}/{o.thresholds_total} passed",
             )
         )
+    rows.extend((name, "not run", *["-"] * (len(_OVERVIEW_HEADER) - 2)) for name in not_run)
     return rows
 
 
-def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
+def overview_lines(outcomes: Sequence[ProfileOutcome], not_run: Sequence[str] = ()) -> list[str]:
     """The one-table overview of every profile, aligned for a terminal."""
-    rows = overview_rows(outcomes)
+    rows = overview_rows(outcomes, not_run)
     widths = [max(len(row[i]) for row in rows) for i in range(len(_OVERVIEW_HEADER))]
     lines = []
     for number, row in enumerate(rows):
@@ -267,9 +277,9 @@ def overview_lines(outcomes: Sequence[ProfileOutcome]) -> list[str]:
     return lines
 
 
-def overview_markdown(outcomes: Sequence[ProfileOutcome]) -> str:
+def overview_markdown(outcomes: Sequence[ProfileOutcome], not_run: Sequence[str] = ()) -> str:
     """The overview as a GitHub-flavoured Markdown table (for a CI job summary)."""
-    header, *body = overview_rows(outcomes)
+    header, *body = overview_rows(outcomes, not_run)
     align = ["---", "---", *["---:"] * (len(header) - 2)]
     lines = [_md_row(header), _md_row(tuple(align)), *(_md_row(row) for row in body)]
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,25 @@ DEFAULT_COOLDOWN_S = 30.0
 
 def _echo(line: str) -> None:
     typer.echo(line, err=True)
+
+
+def default_profiles_dir() -> Path:
+    """`profiles/` in the working directory, else the one in dmsload's checkout."""
+    local = Path("profiles")
+    if local.is_dir():
+        return local
+    checkout = Path(__file__).resolve().parents[2] / local
+    return checkout if checkout.is_dir() else local
+
+
+def _results_dir_or_exit(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(f"--results-dir {path}: {exc.strerror or exc}", ExitCode.USAGE) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise fail(f"--results-dir {path}: permission denied", ExitCode.USAGE)
+    return path
 
 
 def resolve_profile_paths(items: list[str] | None, profiles_dir: Path) -> list[tuple[str, Path]]:
@@ -76,8 +96,12 @@ def suite(
         ),
     ] = None,
     profiles_dir: Annotated[
-        Path, typer.Option("--profiles-dir", help="Where profile names are looked up.")
-    ] = Path("profiles"),
+        Path | None,
+        typer.Option(
+            "--profiles-dir",
+            help="Where profile names are looked up (default: ./profiles, else the checkout's).",
+        ),
+    ] = None,
     cooldown: Annotated[
         str | None,
         typer.Option(
@@ -123,7 +147,7 @@ def suite(
 
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
-    paths = resolve_profile_paths(profiles, profiles_dir)
+    paths = resolve_profile_paths(profiles, profiles_dir or default_profiles_dir())
     target = target_or_exit(
         sandbox=sandbox,
         env=env,
@@ -139,7 +163,7 @@ def suite(
     ]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     options = SuiteOptions(
-        results_dir=results_dir or Path("results") / stamp,
+        results_dir=_results_dir_or_exit(results_dir or Path("results") / stamp),
         cooldown_s=_cooldown_s(cooldown, time_scale),
         keep_going=keep_going,
         seed=seed,
@@ -157,7 +181,7 @@ def suite(
     except (SandboxStartError, SandboxSetupError) as exc:
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
     typer.echo("\n█ SUITE\n")
-    for line in overview_lines(runner.outcomes):
+    for line in overview_lines(runner.outcomes, runner.not_run):
         typer.echo("  " + line)
     typer.echo(f"\n  results: {options.results_dir}")
     raise typer.Exit(int(code))

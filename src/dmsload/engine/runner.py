@@ -168,9 +168,8 @@ class Runner:
         self, scenario: str, method: str, name: str, status: int, error: str | None
     ) -> None:
         detail = f" error={error!r}" if error else ""
-        self._log(
-            f"dmsload: request failed: scenario={scenario} {method} {name} status={status}{detail}"
-        )
+        request = name if name.startswith(f"{method} ") else f"{method} {name}"
+        self._log(f"dmsload: request failed: scenario={scenario} {request} status={status}{detail}")
 
     def _on_iteration_error(self, scenario: str, exc: BaseException) -> None:
         frames = traceback.extract_tb(exc.__traceback__)

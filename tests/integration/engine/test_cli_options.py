@@ -85,17 +85,26 @@ def test_progress_goes_to_stderr_as_plain_lines(run_cli: Any, echo: Any, tmp_pat
     assert "running (" not in done.stdout
 
 
-def test_an_unwritable_export_exits_1_after_printing_the_summary(
-    run_cli: Any, echo: Any, tmp_path: Path
+def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
+    echo: Any, tmp_path: Path
 ) -> None:
     path = _profile(tmp_path)
-    target = tmp_path / "missing" / "summary.json"
-    done = run_cli(
-        "run", str(path), "-q", "-e", f"TARGET={echo.url}", "--summary-export", str(target)
-    )
-    assert done.code == 1
-    assert "TOTAL RESULTS" in done.stdout
-    errors = [line for line in done.stderr.splitlines() if "--summary-export" in line]
+    folder = tmp_path / "vanishes"
+    folder.mkdir()
+    target = folder / "summary.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dmsload", "run", str(path), "-q", "-e", f"TARGET={echo.url}",
+         "-e", "DURATION=3s", "--summary-export", str(target)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    time.sleep(1.5)  # the up-front check passed; the folder goes away during the run
+    folder.rmdir()
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "TOTAL RESULTS" in stdout
+    errors = [line for line in stderr.splitlines() if "--summary-export" in line]
     assert len(errors) == 1 and str(target) in errors[0]
 
 
@@ -113,3 +122,30 @@ def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
     stdout, stderr = process.communicate(timeout=40)
     assert process.returncode == 105, stderr
     assert "TOTAL RESULTS" in stdout and "interrupted" in stdout
+
+
+def test_verbose_names_each_failed_request_once(run_cli: Any, echo: Any, tmp_path: Path) -> None:
+    path = tmp_path / "fails.toml"
+    path.write_text(
+        "[scenarios.s]\n"
+        'executor = "shared-iterations"\n'
+        "iterations = 3\n"
+        'workload = "http"\n'
+        f'options = {{ url = "{echo.url}/x?status=503", name = "GET /x" }}\n'
+    )
+    done = run_cli("run", str(path), "-q", "-v")
+    lines = [line for line in done.stderr.splitlines() if "request failed" in line]
+    assert lines == ["dmsload: request failed: scenario=s GET /x status=503"] * 3
+
+
+def test_exports_that_cannot_be_written_exit_2_before_the_run(run_cli: Any, tmp_path: Path) -> None:
+    path = _profile(tmp_path)
+    for flag, target, reason in (
+        ("--summary-export", tmp_path / "no" / "x.json", "its directory does not exist"),
+        ("--summary-json", tmp_path, "is a directory"),
+        ("--junit", path / "x.xml", "not a directory"),
+    ):
+        done = run_cli("run", str(path), "-e", "TARGET=http://127.0.0.1:9", flag, str(target))
+        assert done.code == 2
+        assert done.stderr.strip() == f"dmsload: {flag} {target}: {reason}"
+        assert "THRESHOLDS" not in done.stdout  # nothing ran

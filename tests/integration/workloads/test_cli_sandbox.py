@@ -96,7 +96,9 @@ def test_suite_stops_at_the_first_failure_unless_told_to_keep_going(tmp_path: Pa
     assert stopped.returncode == 99, stopped.stderr[-2000:]
     index = json.loads((tmp_path / "a" / "suite.json").read_text())
     assert [p["name"] for p in index["profiles"]] == ["fails"]
+    assert index["not_run"] == ["passes"] and index["interrupted"] is False
     assert "1 profile(s) not run" in stopped.stderr
+    assert any(line.split()[:3] == ["passes", "not", "run"] for line in stopped.stdout.splitlines())
     kept = _dmsload(
         "suite",
         "--sandbox",
@@ -210,5 +212,6 @@ def test_sigterm_between_suite_profiles_writes_the_index_and_exits_105(tmp_path:
     assert process.returncode == 105, "".join(lines) + stderr[-2000:]
     index = json.loads((results / "suite.json").read_text())
     assert [p["name"] for p in index["profiles"]] == ["baseline"]
+    assert index["not_run"] == ["smoke"] and index["interrupted"] is True
     assert "interrupted" in stderr and "█ SUITE" in stdout
     _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)
