@@ -46,6 +46,7 @@ from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, run_profile
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
+from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
 from dmsload.suite_command import suite as suite_command
@@ -241,6 +242,7 @@ def _run_on_sandbox(
 app.command(name="sandbox")(sandbox_command)
 app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
+app.command(name="report")(report_command)
 app.command(name="compare")(compare_command)
 
 

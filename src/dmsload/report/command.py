@@ -1,0 +1,145 @@
+"""`dmsload report RESULTS -o report.html`: a summary JSON or a suite results directory → HTML.
+
+RESULTS is a file written by `dmsload run --summary-json`, or a directory written by
+`dmsload suite --results-dir` (its `suite.json` names each profile's summary JSON in
+`summary_json`; without that key, `<name>.summary.json` beside it is used). Exit status: 0 the
+report was written, 2 RESULTS is not something the report can read (one line naming the file
+and the problem), 1 the report could not be written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+
+from dmsload.outputs.summary_json import LoadedSummary, SummaryFileError, load_summary
+from dmsload.report.html import SuiteProfile, SuiteResults, render_suite_html, render_summary_html
+
+SUITE_INDEX = "suite.json"
+
+
+class ReportInputError(ValueError):
+    """RESULTS cannot be reported on; the message is one line naming the file."""
+
+
+def load_suite(directory: Path) -> SuiteResults:
+    """Read a suite results directory: `suite.json` and each profile's summary JSON.
+
+    A profile whose summary is absent (an older suite without `summary_json`, and no
+    `<name>.summary.json`) is kept with a note; one that is present but unreadable is an error.
+    """
+    index = directory / SUITE_INDEX
+    if not index.is_file():
+        raise ReportInputError(
+            f"{directory}: a directory without {SUITE_INDEX}: not a `dmsload suite "
+            "--results-dir` directory"
+        )
+    try:
+        document = orjson.loads(index.read_bytes())
+    except OSError as exc:
+        raise ReportInputError(f"{index}: cannot read it: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ReportInputError(f"{index}: not JSON: {exc}") from None
+    entries = document.get("profiles") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ReportInputError(f"{index}: expected an object with a 'profiles' list")
+    profiles = [_suite_profile(directory, index, entry) for entry in entries]
+    return SuiteResults(directory=directory, document=document, profiles=profiles)
+
+
+def _suite_profile(directory: Path, index: Path, entry: dict[str, Any]) -> SuiteProfile:
+    name = entry.get("name")
+    named = entry.get("summary_json")
+    if named is not None and not isinstance(named, str):
+        raise ReportInputError(f"{index}: profile {name!r}: summary_json must be a file name")
+    if named is None and not isinstance(name, str):
+        return SuiteProfile(entry, None, "suite.json names no summary JSON for this profile")
+    path = directory / (named or f"{name}.summary.json")
+    if named is None and not path.is_file():
+        return SuiteProfile(
+            entry, None, f"no summary JSON ({path.name} is not in the results directory)"
+        )
+    try:
+        summary = load_summary(path)
+    except SummaryFileError as exc:
+        raise ReportInputError(str(exc)) from None
+    check_summary(summary)
+    return SuiteProfile(entry, summary)
+
+
+def load_results(path: Path) -> LoadedSummary | SuiteResults:
+    """A summary JSON file, or a suite results directory; ReportInputError otherwise."""
+    if path.is_dir():
+        return load_suite(path)
+    if not path.exists():
+        raise ReportInputError(f"{path}: no such file or directory")
+    try:
+        summary = load_summary(path)
+    except SummaryFileError as exc:
+        raise ReportInputError(str(exc)) from None
+    check_summary(summary)
+    return summary
+
+
+def check_summary(summary: LoadedSummary) -> None:
+    """The parts of the document every report needs: the run's length and its profile."""
+    document = summary.document
+    state, manifest = document.get("state"), document.get("manifest")
+    if not isinstance(state, dict) or not isinstance(state.get("elapsed_s"), int | float):
+        raise ReportInputError(f"{summary.path}: state.elapsed_s: missing or not a number")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("profile"), dict):
+        raise ReportInputError(f"{summary.path}: manifest.profile: missing or not an object")
+
+
+def render_results(results: LoadedSummary | SuiteResults) -> str:
+    """The HTML page of what `load_results` read."""
+    if isinstance(results, SuiteResults):
+        return render_suite_html(results)
+    return render_summary_html(results)
+
+
+def write_report(path: Path, text: str) -> None:
+    """Write the page next to `path` and rename it into place (OSError when it cannot)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def report(
+    results: Annotated[
+        Path,
+        typer.Argument(
+            help="A summary JSON (dmsload run --summary-json) or a suite results directory "
+            "(dmsload suite --results-dir).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write one self-contained HTML report (charts, tables, recommendations) of a run or suite.
+
+    The page works offline: the chart library, styles and data are embedded in it.
+
+    Exit status: 0 written, 2 RESULTS cannot be read, 1 the report cannot be written.
+    """
+    try:
+        loaded = load_results(results)
+    except ReportInputError as exc:
+        typer.echo(f"dmsload report: {exc}", err=True)
+        raise typer.Exit(2) from None
+    text = render_results(loaded)
+    try:
+        write_report(output, text)
+    except OSError as exc:
+        typer.echo(f"dmsload report: {output}: cannot write it: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(output))
