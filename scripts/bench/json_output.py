@@ -23,14 +23,14 @@ from open_model import start_server
 
 
 def _count_points(path: Path) -> tuple[int, int]:
-    """(Point lines, http_reqs Point lines) of an NDJSON file."""
+    """(Point lines, http_reqs Point lines) of an NDJSON file (either tool's key order)."""
     points = reqs = 0
     with path.open("rb") as handle:
         for line in handle:
-            if b'"type":"Point"' in line:
+            item = json.loads(line)
+            if item["type"] == "Point":
                 points += 1
-                if line.rstrip().endswith(b'"metric":"http_reqs"}'):
-                    reqs += 1
+                reqs += item["metric"] == "http_reqs"
     return points, reqs
 
 
