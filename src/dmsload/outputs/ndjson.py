@@ -8,6 +8,8 @@ nanoseconds (UTC here), its `value` in the metric's display unit (ms for time tr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import orjson
 
 from dmsload.metrics.kinds import TagSet
@@ -15,7 +17,11 @@ from dmsload.metrics.registry import Metric
 from dmsload.metrics.thresholds import parse_metric_selector
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
-from dmsload.outputs.timestamps import Rfc3339
+
+NS = 1_000_000_000
+MAX_CACHED = 200_000
+"""Series whose line ends are cached (beyond it they are built per sample)."""
+_Series = tuple[Metric, TagSet, bytes]
 
 
 class JsonOutput(FileOutput):
@@ -27,7 +33,9 @@ class JsonOutput(FileOutput):
         super().__init__(target)
         self._declared: set[str] = set()
         self._suffixes: dict[tuple[str, TagSet], bytes] = {}
-        self._times = Rfc3339()
+        self._by_identity: dict[tuple[int, int], _Series] = {}
+        self._second = -1
+        self._prefix = b""
 
     def _metric_line(self, metric: Metric) -> bytes:
         thresholds: list[str] = []
@@ -64,24 +72,41 @@ class JsonOutput(FileOutput):
                 + orjson.dumps(metric.name)
                 + b"}\n"
             )
-            if len(self._suffixes) < 200_000:
+            if len(self._suffixes) < MAX_CACHED:
                 self._suffixes[key] = suffix
         return suffix
+
+    def _series(self, metric: Metric, tags: TagSet, out: list[bytes]) -> _Series:
+        """The cached line end of a (metric, tags) series; declares a new metric into `out`."""
+        if metric.name not in self._declared:
+            self._declared.add(metric.name)
+            out.append(self._metric_line(metric))
+        series = (metric, tags, self._suffix(metric, tags))
+        if len(self._by_identity) < MAX_CACHED:
+            self._by_identity[(id(metric), id(tags))] = series
+        return series
 
     def encode(self, batch: list[Sample]) -> bytes:
         """The batch as NDJSON lines, with a `Metric` line before each new metric."""
         offset = self.ctx.clock.offset_ns
-        times = self._times
-        declared = self._declared
+        by_identity = self._by_identity
+        dumps = orjson.dumps
         parts: list[bytes] = []
         append = parts.append
+        second, prefix = self._second, self._prefix
         for t_ns, metric, tags, value in batch:
-            if metric.name not in declared:
-                declared.add(metric.name)
-                append(self._metric_line(metric))
-            append(b'{"type":"Point","data":{"time":"')
-            append(times.format(t_ns + offset).encode())
-            append(b'","value":')
-            append(orjson.dumps(value))
-            append(self._suffix(metric, tags))
+            # the series cache is keyed by object identity (cheap to hash), checked by `is`:
+            # the cache holds the objects, so their ids cannot be reused while cached
+            series = by_identity.get((id(metric), id(tags)))
+            if series is None or series[0] is not metric or series[1] is not tags:
+                series = self._series(metric, tags, parts)
+            at, fraction = divmod(t_ns + offset, NS)
+            if at != second:
+                second = at
+                prefix = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S").encode()
+            append(_POINT % (prefix, fraction, dumps(value), series[2]))
+        self._second, self._prefix = second, prefix
         return b"".join(parts)
+
+
+_POINT = b'{"type":"Point","data":{"time":"%s.%09dZ","value":%s%s'
