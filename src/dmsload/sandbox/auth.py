@@ -31,6 +31,8 @@ class Client:
     education_organization_ids: tuple[int, ...] = ()
     namespace_prefixes: tuple[str, ...] = ()
     application_id: int | None = None
+    #: When the key was created (AuthStore clock); None for the preseeded clients.
+    created_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,20 @@ class AuthStore:
         if client is None or not secrets.compare_digest(client.secret, secret):
             return None
         return client
+
+    def is_new(self, client: Client, delay_s: float) -> bool:
+        """True while a key created by the CMS is younger than `delay_s` seconds."""
+        created = client.created_at
+        return delay_s > 0 and created is not None and self.clock() - created < delay_s
+
+    def reset_secret(self, key: str) -> str | None:
+        """Give a client a new secret (the old one stops working); None if the key is unknown."""
+        with self._lock:
+            client = self.clients.get(key)
+            if client is None:
+                return None
+            client.secret = secrets.token_urlsafe(24)
+            return client.secret
 
     def issue(self, client: Client, lifetime: int, scope: str) -> Token:
         """Mint an opaque bearer token valid for `lifetime` seconds."""

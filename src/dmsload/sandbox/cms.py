@@ -84,6 +84,8 @@ class CmsState:
     data_stores: dict[int, dict[str, Any]] = field(default_factory=dict)
     applications: dict[int, dict[str, Any]] = field(default_factory=dict)
     claim_sets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: The client key of each application, by application id.
+    application_keys: dict[int, str] = field(default_factory=dict)
     uploaded_claims: dict[str, Any] | None = None
     reload_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -195,6 +197,7 @@ class CmsState:
                 "dataStoreIds": stores,
                 "profileIds": profiles,
             }
+            self.application_keys[app_id] = key
         self.auth.add_client(
             Client(
                 key=key,
@@ -204,8 +207,22 @@ class CmsState:
                 education_organization_ids=tuple(edorgs),
                 namespace_prefixes=tuple(p.strip() for p in vendor["namespacePrefixes"].split(",")),
                 application_id=app_id,
+                created_at=self.auth.clock(),
             )
         )
+        return {"id": app_id, "key": key, "secret": secret}
+
+    def reset_credential(self, app_id: int) -> dict[str, Any]:
+        """`PUT /v3/applications/{id}/reset-credential`: a new secret for the application's key.
+
+        As the CMS does (`ApplicationModule.ResetCredential`), the key stays and only the
+        secret changes: the old secret stops working, tokens already issued stay valid.
+        """
+        with self._lock:
+            key = self.application_keys.get(app_id)
+        secret = self.auth.reset_secret(key) if key is not None else None
+        if key is None or secret is None:
+            raise CmsError(404, "Application not found")
         return {"id": app_id, "key": key, "secret": secret}
 
     # ---- claim sets --------------------------------------------------------------------------

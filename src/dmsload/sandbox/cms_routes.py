@@ -90,7 +90,7 @@ async def connect_token(state: SandboxState, req: Request) -> Reply:
             errors=["unsupported_grant_type"],
         )
     client = state.auth.authenticate(key, secret)
-    if client is None:
+    if client is None or state.auth.is_new(client, state.faults.settings.new_key_delay_s):
         return problem(
             401,
             "unauthorized",
@@ -167,6 +167,8 @@ async def v3(state: SandboxState, req: Request, path: str) -> Reply:
         "applications": cms.applications,
         "claimSets": cms.claim_sets,
     }
+    if len(parts) == 3 and collection == "applications" and parts[2] == "reset-credential":
+        return _reset_credential(state, req, item or "")
     table = tables.get(collection)
     if table is None or len(parts) > 2:
         return problem(
@@ -236,6 +238,23 @@ async def v3(state: SandboxState, req: Request, path: str) -> Reply:
     }
     try:
         return await handlers[collection](body)
+    except CmsError as exc:
+        return _error(req, exc)
+
+
+def _reset_credential(state: SandboxState, req: Request, item: str) -> Reply:
+    """`PUT /v3/applications/{id}/reset-credential`: mapped only when the CMS's
+    `AppSettings:EnableApplicationResetEndpoint` is true (`SandboxConfig.application_reset`)."""
+    if not state.config.application_reset:
+        return problem(
+            404, "not-found", "The specified data could not be found.", req.correlation_id
+        )
+    if req.method != "PUT":
+        return Reply(405, headers=[(b"allow", b"PUT")])
+    try:
+        if not item.isdigit():
+            raise CmsError(404, "Application not found")
+        return json_reply(200, state.cms.reset_credential(int(item)))
     except CmsError as exc:
         return _error(req, exc)
 

@@ -49,6 +49,15 @@ def sandbox(
             "DMS_ENABLE_CLAIMSET_RELOAD=true.",
         ),
     ] = False,
+    enable_application_reset: Annotated[
+        bool,
+        typer.Option(
+            "--enable-application-reset",
+            help="Serve PUT /v3/applications/{id}/reset-credential (a new secret for the "
+            "application's key), like a CMS with AppSettings:EnableApplicationResetEndpoint=true; "
+            "without it the route answers 404, as in a stock CMS.",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
     ] = 1,
@@ -116,6 +125,15 @@ def sandbox(
             help="Stop answering /data for S seconds every P seconds.", rich_help_panel=_FAULTS
         ),
     ] = 0.0,
+    new_key_delay: Annotated[
+        float,
+        typer.Option(
+            help="For S seconds after an application is created, its key gets 401 invalid "
+            "client at /oauth/token and /connect/token, as while the CMS identity provider "
+            "catches up.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0.0,
     fault_seed: Annotated[
         int | None,
         typer.Option(help="Random seed for reproducible faults.", rich_help_panel=_FAULTS),
@@ -176,6 +194,7 @@ def sandbox(
                 "reset_rate": reset_rate,
                 "stall_every_s": stall_every,
                 "stall_for_s": stall_for,
+                "new_key_delay_s": new_key_delay,
                 "seed": fault_seed,
             }
         )
@@ -192,6 +211,7 @@ def sandbox(
         client_secret=client_secret,
         claims_loading=not no_claims_loading,
         claimset_reload=not no_claimset_reload,
+        application_reset=enable_application_reset,
         faults=faults,
     )
     state = SandboxState.create(config)

@@ -42,4 +42,8 @@ class SandboxConfig:
     #: DMS `AppSettings:EnableClaimsetReload`: when False `POST /management/reload-claimsets`
     #: answers 404, as in a stock `.env.example` stack.
     claimset_reload: bool = True
+    #: CMS `AppSettings:EnableApplicationResetEndpoint`: when True
+    #: `PUT /v3/applications/{id}/reset-credential` gives the application's key a new secret;
+    #: when False (the CMS default) the route is not mapped and answers 404.
+    application_reset: bool = False
     faults: FaultSettings = field(default_factory=FaultSettings)

@@ -147,7 +147,7 @@ async def oauth_token(state: SandboxState, req: Request) -> Reply:
     if grant != "client_credentials":
         return problem(400, "bad-request", "Unsupported grant type", req.correlation_id)
     client = state.auth.authenticate(*credentials)
-    if client is None:
+    if client is None or state.auth.is_new(client, state.faults.settings.new_key_delay_s):
         return problem(
             401,
             "unauthorized",

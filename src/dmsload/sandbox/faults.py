@@ -1,8 +1,10 @@
-"""Fault injection: latency, errors, 429 rate limiting, connection resets, stalls, token lifetime.
+"""Fault injection: latency, errors, 429 rate limiting, connection resets, stalls, token lifetime,
+and the window in which a new application's key is refused.
 
 Which requests they touch (see docs/sandbox.md): the rate limiter covers every DMS route, as
 the DMS limiter does (discovery, `/oauth/token`, data); latency, errors, resets and stalls cover
-only `/data/...`; the token lifetime covers tokens issued from then on. CMS routes and the
+only `/data/...`; the token lifetime covers tokens issued from then on; the new-key delay covers
+the token endpoints (DMS `/oauth/token`, CMS `/connect/token`). Other CMS routes and the
 `/_sandbox/...` admin routes are never faulted.
 """
 
@@ -45,6 +47,9 @@ class FaultSettings:
     stall_every_s: float = 0.0
     stall_for_s: float = 0.0
     token_lifetime_s: int | None = None
+    #: A key of an application created less than this many seconds ago gets 401 invalid client
+    #: at the token endpoints, as while OpenIddict catches up (contract §4.2, §13).
+    new_key_delay_s: float = 0.0
     seed: int | None = None
 
     def problems(self) -> list[str]:
@@ -56,6 +61,7 @@ class FaultSettings:
             "latency_p99_ms",
             "stall_every_s",
             "stall_for_s",
+            "new_key_delay_s",
         ):
             if getattr(self, name) < 0:
                 out.append(f"{name} must be >= 0")

@@ -12,9 +12,10 @@ from dmsload.sandbox import paging
 from dmsload.sandbox.auth import Token
 from dmsload.sandbox.authz import denied
 from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
+from dmsload.sandbox.query_index import normalize_date_time
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
-from dmsload.sandbox.store import Document, Filter, normalize_date_time
+from dmsload.sandbox.store import Document, Filter
 
 CHANGE_VERSION_PARAMS = frozenset({"minchangeversion", "maxchangeversion"})
 VALIDATION_DETAIL = "Data validation failed. See 'validationErrors' for details."

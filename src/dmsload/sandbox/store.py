@@ -4,6 +4,9 @@ Every public method runs to completion without awaiting, and the server runs one
 so each operation is atomic with respect to other requests: simultaneous upserts of one
 natural key create exactly one document. A lock also guards each method so that a test thread
 may inspect the store while the server thread serves.
+
+Filtered GET-many queries use equality indexes (query_index.py), built per resource and query
+field on first use and kept current on every write, so they examine only matching candidates.
 """
 
 from __future__ import annotations
@@ -11,15 +14,21 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from itertools import dropwhile, islice, takewhile
 from typing import Any
 
 import orjson
 
 from dmsload.sandbox.jsonpath import first_value, values_at, values_with_paths
+from dmsload.sandbox.query_index import (
+    FieldIndex,
+    bucket_documents,
+    bucket_holds,
+    bucket_size,
+    normalize_date_time,
+)
 from dmsload.sandbox.schema import (
     ApiSchema,
     IdentityKey,
@@ -30,6 +39,8 @@ from dmsload.sandbox.schema import (
 
 #: Where a document is filed by natural key: (resource name, identity).
 KeyRef = tuple[str, IdentityKey]
+#: A filter's index within a resource: (query field name, lower-cased descriptor values).
+IndexRef = tuple[str, bool]
 
 
 @dataclass
@@ -65,7 +76,11 @@ class WriteOutcome:
 
 
 class Filter:
-    """A typed query filter, ready to match documents of one resource."""
+    """A typed query filter, ready to match documents of one resource.
+
+    `matches` is the reference comparison: the store answers from its indexes, whose keys
+    (query_index.index_key) follow the same rules.
+    """
 
     __slots__ = ("field", "is_id", "lower", "value")
 
@@ -102,17 +117,6 @@ class Filter:
         return False
 
 
-def normalize_date_time(value: str) -> str | None:
-    """`yyyy-MM-ddTHH:mm:ssZ` in UTC, the form DMS compares date-time filters in."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _now_text() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
@@ -141,8 +145,11 @@ class Store:
         self._by_key: dict[KeyRef, str] = {}
         self._by_endpoint: dict[str, dict[str, Document]] = {e: {} for e in schema.resources}
         self._referrers: dict[str, set[str]] = {}
+        self._indexes: dict[str, dict[IndexRef, FieldIndex]] = {e: {} for e in schema.resources}
         self._version = 0
         self._seq = 0
+        #: Documents the query methods have looked at, in total: a deterministic cost measure.
+        self.examined = 0
 
     # ---- reads -------------------------------------------------------------------------------
     def get(self, resource: ResourceSchema, doc_id: str) -> Document | None:
@@ -183,10 +190,14 @@ class Store:
             docs = self._by_endpoint[resource.endpoint]
             if not filters and min_version is None and max_version is None:
                 page = list(islice(docs.values(), offset, offset + limit))
+                self.examined += offset + len(page)
                 return page, (len(docs) if want_total else None)
-            matches = self._matching(docs.values(), filters, min_version, max_version)
+            candidates, checks = self._plan(resource, filters)
+            matches = self._matching(candidates, checks, min_version, max_version)
             if not want_total:
                 return list(islice(matches, offset, offset + limit)), None
+            if not checks and min_version is None and max_version is None:
+                return list(islice(matches, offset, offset + limit)), len(candidates)
             everything = list(matches)
             return everything[offset : offset + limit], len(everything)
 
@@ -202,12 +213,8 @@ class Store:
     ) -> list[Document]:
         """Up to `size` matching documents positioned after `after` (and up to `end`)."""
         with self._lock:
-            docs: Iterator[Document] = dropwhile(
-                lambda d: d.seq <= after, self._by_endpoint[resource.endpoint].values()
-            )
-            if end is not None:
-                docs = takewhile(lambda d: d.seq <= end, docs)
-            matches = self._matching(docs, filters, min_version, max_version)
+            candidates, checks = self._plan(resource, filters)
+            matches = self._matching(candidates, checks, min_version, max_version, after, end)
             return list(islice(matches, size))
 
     def partition_bounds(
@@ -224,8 +231,8 @@ class Store:
         last range is open-ended, so documents created during a walk land in it.
         """
         with self._lock:
-            docs = self._by_endpoint[resource.endpoint].values()
-            seqs = [d.seq for d in self._matching(docs, filters, min_version, max_version)]
+            candidates, checks = self._plan(resource, filters)
+            seqs = [d.seq for d in self._matching(candidates, checks, min_version, max_version)]
         count = len(seqs)
         parts = min(number, count)
         bounds: list[tuple[int, int | None]] = []
@@ -236,19 +243,72 @@ class Store:
             bounds.append((after, seqs[last] if index < parts - 1 else None))
         return bounds
 
-    @staticmethod
+    def _plan(
+        self, resource: ResourceSchema, filters: list[Filter]
+    ) -> tuple[Collection[Document], list[Document | dict[int, Document]]]:
+        """The candidates to examine, in insert order, and the buckets each must also be in.
+
+        Without filters that is every document of the resource. Otherwise each filter names a
+        bucket (an index lookup; `id` is the id map itself): the smallest supplies the
+        candidates and the others are membership checks. A filter matching nothing ends it.
+        """
+        if not filters:
+            return self._by_endpoint[resource.endpoint].values(), []
+        buckets: list[Document | dict[int, Document]] = []
+        for f in filters:
+            bucket: Document | dict[int, Document] | None
+            if f.is_id:
+                doc = self._by_id.get(f.value) if isinstance(f.value, str) else None
+                bucket = doc if doc is not None and doc.resource is resource else None
+            else:
+                bucket = self._index(resource, f).lookup(f.value)
+            if bucket is None:
+                return (), []
+            buckets.append(bucket)
+        buckets.sort(key=bucket_size)
+        return bucket_documents(buckets[0]), buckets[1:]
+
+    def _index(self, resource: ResourceSchema, f: Filter) -> FieldIndex:
+        """The index for a filter's field, built on first use from the resource's documents."""
+        indexes = self._indexes[resource.endpoint]
+        ref = (f.field.name, f.lower)
+        index = indexes.get(ref)
+        if index is None:
+            docs = self._by_endpoint[resource.endpoint].values()
+            self.examined += len(docs)
+            index = indexes[ref] = FieldIndex(f.field, f.lower).build(docs)
+        return index
+
     def _matching(
-        docs: Iterator[Document] | Any,
-        filters: list[Filter],
+        self,
+        candidates: Collection[Document],
+        checks: list[Document | dict[int, Document]],
         min_version: int | None,
         max_version: int | None,
+        after: int = 0,
+        end: int | None = None,
     ) -> Iterator[Document]:
+        """Candidates positioned after `after` (up to `end`) that pass the checks and bounds.
+
+        `examined` counts the candidates tested; those skipped by position are not counted.
+        """
+        docs: Iterable[Document] = candidates
+        if after > 0:
+            docs = dropwhile(lambda d: d.seq <= after, candidates)
+        if end is not None:
+            docs = takewhile(lambda d: d.seq <= end, docs)
+        if not checks and min_version is None and max_version is None:
+            for doc in docs:
+                self.examined += 1
+                yield doc
+            return
         for doc in docs:
+            self.examined += 1
             if min_version is not None and doc.version < min_version:
                 continue
             if max_version is not None and doc.version > max_version:
                 continue
-            if all(f.matches(doc) for f in filters):
+            if all(bucket_holds(b, doc) for b in checks):
                 yield doc
 
     def render(self, doc: Document) -> bytes:
@@ -318,6 +378,8 @@ class Store:
             )
             self._by_id[doc.id] = doc
             self._by_endpoint[resource.endpoint][doc.id] = doc
+            for index in self._indexes[resource.endpoint].values():
+                index.add(doc, index.keys_of(body))
             self._by_key[(resource.resource_name, identity)] = doc.id
             if alias is not None:
                 self._by_key[alias] = doc.id
@@ -394,6 +456,8 @@ class Store:
                     ),
                 )
             self._set_targets(doc, ())
+            for index in self._indexes[resource.endpoint].values():
+                index.remove(doc, index.keys_of(doc.body))
             del self._by_id[doc.id]
             del self._by_endpoint[resource.endpoint][doc.id]
             self._by_key.pop((resource.resource_name, doc.identity), None)
@@ -411,6 +475,8 @@ class Store:
             self._referrers.clear()
             for docs in self._by_endpoint.values():
                 docs.clear()
+            for indexes in self._indexes.values():
+                indexes.clear()
 
     # ---- helpers -----------------------------------------------------------------------------
     def _next_version(self) -> int:
@@ -475,11 +541,22 @@ class Store:
         return targets
 
     def _apply(self, doc: Document, body: dict[str, Any], targets: list[str]) -> None:
+        before = self._index_keys(doc)
         doc.body = body
+        self._reindex(doc, before)
         doc.version = self._next_version()
         doc.last_modified = _now_text()
         doc.rendered = None
         self._set_targets(doc, targets)
+
+    def _index_keys(self, doc: Document) -> list[tuple[FieldIndex, set[Any]]]:
+        """Where a document is filed in its resource's indexes (taken before its body changes)."""
+        return [(i, i.keys_of(doc.body)) for i in self._indexes[doc.resource.endpoint].values()]
+
+    def _reindex(self, doc: Document, before: list[tuple[FieldIndex, set[Any]]]) -> None:
+        """Refile a document after its body changed, given `_index_keys` from before."""
+        for index, old in before:
+            index.update(doc, old)
 
     def _set_targets(self, doc: Document, targets: list[str] | tuple[str, ...]) -> None:
         new = tuple(dict.fromkeys(t for t in targets if t != doc.id))
@@ -509,6 +586,7 @@ class Store:
             names.add(target.resource.superclass_resource_name)
         for referrer_id in list(self._referrers.get(target.id, ())):
             referrer = self._by_id[referrer_id]
+            before = self._index_keys(referrer)
             touched = False
             for ref in referrer.resource.references:
                 if ref.resource_name not in names:
@@ -525,6 +603,7 @@ class Store:
                             obj[name] = value
                         touched = True
             if touched:
+                self._reindex(referrer, before)
                 referrer.version = self._next_version()
                 referrer.last_modified = _now_text()
                 referrer.rendered = None

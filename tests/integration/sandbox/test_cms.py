@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
 from dmsload.sandbox.auth import basic_header
-from dmsload.sandbox.testing import SandboxHandle
+from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 from .conftest import assert_problem, cms_token, student
 
@@ -199,3 +200,89 @@ def test_s4_problem_envelope_on_cms(client: httpx.Client, cms: dict[str, str]) -
     assert_problem(
         r, 400, "urn:ed-fi:api:bad-request:data-validation-failed", "Data Validation Failed"
     )
+
+
+def _application(client: httpx.Client, cms: dict[str, str]) -> dict[str, Any]:
+    r = client.post(
+        "/v3/applications",
+        json={
+            "applicationName": "reset me",
+            "vendorId": _vendor(client, cms, "Reset Vendor"),
+            "claimSetName": "E2E-NoFurtherAuthRequiredClaimSet",
+            "educationOrganizationIds": [255901],
+            "dataStoreIds": [1],
+        },
+        headers=cms,
+    )
+    assert r.status_code == 201, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+def _dms_token(client: httpx.Client, key: str, secret: str) -> httpx.Response:
+    return client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_header(key, secret)},
+    )
+
+
+def test_s4_reset_credential_off_by_default(client: httpx.Client, cms: dict[str, str]) -> None:
+    """§4.2: reset-credential exists only when EnableApplicationResetEndpoint=true (a stock CMS
+    has it false, so the route is not mapped): 404, and the credentials keep working."""
+    created = _application(client, cms)
+    r = client.put(f"/v3/applications/{created['id']}/reset-credential", headers=cms)
+    assert r.status_code == 404
+    assert _dms_token(client, created["key"], created["secret"]).status_code == 200
+
+
+def test_s4_reset_credential_when_enabled() -> None:
+    """§4.2 with EnableApplicationResetEndpoint=true: PUT reset-credential answers 200
+    {id, key, secret} with the same key and a new secret (CMS ApplicationModule); the old
+    secret gets 401 at both token endpoints, tokens already issued stay valid."""
+    with (
+        running_sandbox(application_reset=True) as sb,
+        httpx.Client(base_url=sb.base_url, timeout=10) as client,
+    ):
+        admin = cms_token(client, scope="edfi_admin_api/full_access").json()["access_token"]
+        cms = {"Authorization": f"Bearer {admin}"}
+        created = _application(client, cms)
+        before = _dms_token(client, created["key"], created["secret"])
+        assert before.status_code == 200
+        old_token = {"Authorization": f"Bearer {before.json()['access_token']}"}
+
+        path = f"/config/v3/applications/{created['id']}/reset-credential"
+        r = client.put(path, headers=cms)
+        assert r.status_code == 200, r.text
+        reset = r.json()
+        assert set(reset) == {"id", "key", "secret"}
+        assert reset["id"] == created["id"] and reset["key"] == created["key"]
+        assert reset["secret"] != created["secret"]
+
+        old = _dms_token(client, created["key"], created["secret"])
+        assert_problem(old, 401, "urn:ed-fi:api:unauthorized", "invalid_client")
+        cms_old = client.post(
+            "/connect/token",
+            data={
+                "client_id": created["key"],
+                "client_secret": created["secret"],
+                "grant_type": "client_credentials",
+            },
+        )
+        assert cms_old.status_code == 401
+        assert _dms_token(client, reset["key"], reset["secret"]).status_code == 200
+        assert client.get("/data/ed-fi/students", headers=old_token).status_code == 200
+        assert sb.state.stats.count("PUT /v3/applications/{id}/reset-credential", 200) == 1
+
+        # Each reset issues another secret.
+        again = client.put(path, headers=cms).json()
+        assert again["secret"] not in (reset["secret"], created["secret"])
+
+        missing = client.put("/v3/applications/999/reset-credential", headers=cms)
+        body = assert_problem(missing, 404, "urn:ed-fi:api:not-found", "Not Found")
+        assert body["detail"] == "Application not found"
+        assert client.put(path).status_code == 401
+        readonly = cms_token(client, scope="edfi_admin_api/readonly_access").json()
+        readonly_auth = {"Authorization": f"Bearer {readonly['access_token']}"}
+        assert client.put(path, headers=readonly_auth).status_code == 403
+        assert client.post(path, headers=cms).status_code == 405

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from dmsload.sandbox.auth import basic_header
+from dmsload.sandbox.faults import FaultSettings
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 
@@ -182,3 +183,101 @@ def test_stats_by_route_and_status(
         "GET /data/ed-fi/students": {"200": 1},
     }
     assert stats["total"] == 4
+
+
+def _new_application(c: httpx.Client) -> dict[str, str]:
+    """Create a vendor and an application through the CMS; returns `{id, key, secret}`."""
+    admin = c.post(
+        "/config/connect/token",
+        data={
+            "client_id": "DmsConfigurationService",
+            "client_secret": "ValidClientSecret1234567890!Abcd",
+            "grant_type": "client_credentials",
+        },
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {admin}"}
+    vendor = c.post(
+        "/config/v3/vendors",
+        json={"company": "Delay", "namespacePrefixes": "uri://ed-fi.org"},
+        headers=headers,
+    )
+    vendor_id = int(vendor.headers["location"].rsplit("/", 1)[1])
+    r = c.post(
+        "/config/v3/applications",
+        json={
+            "applicationName": "delayed",
+            "vendorId": vendor_id,
+            "claimSetName": "E2E-NoFurtherAuthRequiredClaimSet",
+            "educationOrganizationIds": [],
+            "dataStoreIds": [1],
+        },
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    created: dict[str, str] = r.json()
+    return created
+
+
+def _dms_token(c: httpx.Client, key: str, secret: str) -> httpx.Response:
+    return c.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": basic_header(key, secret)},
+    )
+
+
+def test_fault_new_key_delay(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
+    """§4.2/§13: new_key_delay_s: a new application's key gets 401 at both token endpoints
+    (the body an invalid client gets) until it is that old; preseeded keys are not delayed."""
+    sb, c, _ = fresh
+    settings = c.post("/_sandbox/faults", json={"new_key_delay_s": 0.8}).json()
+    assert settings["new_key_delay_s"] == 0.8
+    created = _new_application(c)
+    started = time.monotonic()
+    early = _dms_token(c, created["key"], created["secret"])
+    wrong = _dms_token(c, created["key"], "not the secret")
+    assert early.status_code == wrong.status_code == 401
+    assert early.headers["www-authenticate"] == wrong.headers["www-authenticate"]
+    assert early.headers["content-type"].startswith("application/problem+json")
+    body, reference = early.json(), wrong.json()
+    assert body.pop("correlationId") != reference.pop("correlationId")
+    assert body == reference and body["title"] == "invalid_client"
+    cms = c.post(
+        "/config/connect/token",
+        data={
+            "client_id": created["key"],
+            "client_secret": created["secret"],
+            "grant_type": "client_credentials",
+        },
+    )
+    assert cms.status_code == 401 and cms.json()["title"] == "invalid_client"
+    assert _dms_token(c, "minimalKey", "minimalSecret").status_code == 200
+    assert sb.state.stats.count("POST /oauth/token", 401) == 2
+    for _ in range(40):  # bounded: 40 x 0.05 s = 2 s
+        if time.monotonic() - started > 0.9:
+            break
+        time.sleep(0.05)
+    late = _dms_token(c, created["key"], created["secret"])
+    assert late.status_code == 200, late.text
+    # The window is measured from the key's creation, with the setting of the moment.
+    sb.set_faults(new_key_delay_s=60)
+    assert _dms_token(c, created["key"], created["secret"]).status_code == 401
+    sb.set_faults(new_key_delay_s=0)
+    assert _dms_token(c, created["key"], created["secret"]).status_code == 200
+
+
+def test_fault_new_key_delay_validation_and_flag() -> None:
+    """new_key_delay_s must be >= 0; it can be given at startup like every fault."""
+    with pytest.raises(ValueError, match="new_key_delay_s must be >= 0"):
+        FaultSettings().merged({"new_key_delay_s": -1})
+    with (
+        running_sandbox(faults={"new_key_delay_s": 30}) as sb,
+        httpx.Client(base_url=sb.base_url) as c,
+    ):
+        assert c.get("/_sandbox/faults").json()["new_key_delay_s"] == 30.0
+        created = _new_application(c)
+        assert _dms_token(c, created["key"], created["secret"]).status_code == 401
+        # PUT restores the startup settings plus the keys given.
+        assert c.put("/_sandbox/faults", json={}).json()["new_key_delay_s"] == 30.0
+        assert c.put("/_sandbox/faults", json={"new_key_delay_s": 0}).status_code == 200
+        assert _dms_token(c, created["key"], created["secret"]).status_code == 200
