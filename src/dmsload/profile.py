@@ -52,9 +52,12 @@ class ProfileIssue:
     has_value: bool = True
 
     def render(self, source: str) -> str:
-        """One line: `file: key.path: message (got value)`."""
+        """One line: `file: key.path: message (got value)`; the value is shown once, also
+        when the message (a validator's) already ends with it."""
         where = f"{source}: {self.path}: " if self.path else f"{source}: "
         got = f" (got {self.value!r})" if self.has_value else ""
+        if got and self.message.endswith(got):
+            got = ""
         return f"{where}{self.message}{got}"
 
 
@@ -132,6 +135,11 @@ class Profile:
     request_timeout_ns: int
     time_scale: float = 1.0
     custom_metrics: dict[str, MetricKind] = field(default_factory=dict)
+
+    @property
+    def uses_dms(self) -> bool:
+        """A scenario runs a DMS workload: the run needs client credentials (and a DMS)."""
+        return any(s.workload.uses_dms for s in self.scenarios.values())
 
     def total_duration_ns(self) -> int:
         """When the last scenario ends at the latest (start_time + duration + graceful_stop)."""
@@ -492,6 +500,7 @@ def profile_from_mapping(
 
     scenarios: dict[str, Scenario] = {}
     custom: dict[str, MetricKind] = {}
+    unresolved = False  # a scenario names no workload or an unknown one: its metrics unknown
     for name, config in configs.items():
         base = f"scenarios.{name}" if name in model.scenarios else ""
         if not SCENARIO_NAME.match(name):
@@ -514,6 +523,7 @@ def profile_from_mapping(
                     has_value=False,
                 )
             )
+            unresolved = True
             continue
         spec = workloads.get(workload_name)
         if spec is None:
@@ -524,23 +534,30 @@ def profile_from_mapping(
                     workload_name,
                 )
             )
+            unresolved = True
             continue
         raw_options = config.options if config.options is not None else (model.options or {})
         options_prefix: list[int | str] = (
             ["scenarios", name, "options"] if base and config.options is not None else ["options"]
         )
+        # The workload is known: its metrics exist for the thresholds even when its
+        # options are invalid (those are reported on their own).
+        for metric, (kind, _contains) in spec.metrics.items():
+            custom[metric] = kind
         try:
             options = spec.options_model.model_validate(raw_options)
         except ValidationError as exc:
             issues.extend(_issues_from_validation(exc, options_prefix))
             continue
-        for metric, (kind, _contains) in spec.metrics.items():
-            custom[metric] = kind
         scenarios[name] = Scenario(name, config, spec, options)
 
     trend_stats = tuple(model.summary_trend_stats or DEFAULT_TREND_STATS)
     issues.extend(_check_trend_stats(trend_stats))
     kinds = {**BUILTIN_KINDS, **custom}
+    if unresolved:  # judge thresholds as if the scenario ran any workload: no false errors
+        for other in workloads.values():
+            for metric, (kind, _contains) in other.metrics.items():
+                kinds.setdefault(metric, kind)
     thresholds, threshold_issues = _parse_thresholds(model.thresholds, kinds)
     issues.extend(threshold_issues)
     if issues:

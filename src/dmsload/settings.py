@@ -11,11 +11,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from dmsload.dms.credentials import ClientCredentials, CredentialsError, read_credentials
+from dmsload.dms.credentials import (
+    ClientCredentials,
+    CredentialsError,
+    load_credentials_file,
+    new_key_grace_s,
+)
 
-__all__ = ["ClientCredentials", "ConnectionSettings", "SettingsError", "load_settings"]
+__all__ = [
+    "ClientCredentials",
+    "ConnectionSettings",
+    "SettingsError",
+    "explicit_settings",
+    "load_settings",
+]
 
 ENV_PREFIX = "DMSLOAD_"
 #: The CMS admin secret of the DMS docker-compose stack (`.env.example`, contract §4.1).
@@ -76,21 +87,64 @@ class ConnectionSettings(BaseSettings):
 
     def client_credentials(self) -> ClientCredentials:
         """The DMS client key and secret: from the settings, else from `credentials_file`."""
+        return self.resolve_client_credentials()[0]
+
+    def resolve_client_credentials(self, *, warn: bool = True) -> tuple[ClientCredentials, float]:
+        """The client credentials and how long a 401 from the token endpoint is retried for
+        them (the rest of `setup`'s new-key grace when `credentials_file` was written less
+        than 30 s ago; 0 for a key from the settings). Raises SettingsError with one line
+        naming the variable or the file; `warn` warns about a credentials file others can read.
+        """
         key, secret = self.client_key, self.client_secret
         if key and secret is not None and secret.get_secret_value():
-            return ClientCredentials(key, secret)
+            return ClientCredentials(key, secret), 0.0
         if key or (secret is not None and secret.get_secret_value()):
             given, missing = (
                 ("client_key", "client_secret") if key else ("client_secret", "client_key")
             )
             raise SettingsError(f"{env_name(missing)} is not set ({env_name(given)} is)")
+        path = self.credentials_file
         try:
-            return read_credentials(self.credentials_file)
+            credentials, extra = load_credentials_file(path, warn=warn)
         except CredentialsError as exc:
+            if path.exists() or path.is_symlink():
+                raise SettingsError(f"credentials file {exc}") from None
             raise SettingsError(
                 f"no client credentials: set {env_name('client_key')} and "
                 f"{env_name('client_secret')}, or {exc}"
             ) from None
+        return credentials, new_key_grace_s(extra)
+
+    def check_client_credentials(self) -> None:
+        """Raise SettingsError (one line naming the variable or the file) unless a run can
+        get client credentials: DMSLOAD_CLIENT_KEY and DMSLOAD_CLIENT_SECRET both set, or
+        neither and a readable `credentials_file` with a key and a secret. Sends nothing.
+        Not for `--sandbox`, whose setup writes its own credentials."""
+        self.resolve_client_credentials(warn=False)
+
+
+class _ExplicitSettings(ConnectionSettings):
+    """ConnectionSettings from the values given only: no DMSLOAD_* env, no `.env`."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def explicit_settings(**values: Any) -> ConnectionSettings:
+    """Settings from `values` and the defaults alone, ignoring the environment and `.env`:
+    for a target dmsload itself knows everything about (the `--sandbox`)."""
+    try:
+        return _ExplicitSettings(**values)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc.errors()[0], values)) from None
 
 
 def _describe(error: Any, values: dict[str, Any]) -> str:

@@ -1,20 +1,31 @@
 """The OAuth client-credentials token every VU of a process shares.
 
-One token per process, fetched single-flight: concurrent callers wait on one lock and one
-token request. It is refreshed ahead of expiry by a margin of `min(refresh_margin_s,
-lifetime / 4)`, measured from when the token request was *sent* (so a slow token endpoint
-only makes the refresh earlier). The quarter-lifetime cap keeps short-lived tokens (the tests
-use 2 s) from being refreshed on every call. A 401 `invalid_token` from the data API leads to
-`refresh_after_rejection`: one refresh, however many callers saw the same rejected token.
+One token per process. The first one is fetched single-flight: concurrent callers wait on one
+lock and one token request. After that, callers wait only for a token that has expired (or
+that the data API rejected with 401 `invalid_token`: `refresh_after_rejection`, one refresh
+however many callers saw the same rejected token).
 
-A key that has never yet obtained a token may get 401 from the token endpoint for a while
-after its application is created (contract §4.2): it is retried every `new_key_retry_s`
-for up to `new_key_grace_s`. Once a token was issued, a 401 fails at once.
+Ahead of expiry, by a margin of `min(refresh_margin_s, lifetime / 4)` measured from when the
+token request was *sent*, one refresh runs in the background while every caller keeps getting
+the current token; a refresh that fails is retried in the background until the token expires.
+The token counts as expired `min(5 s, lifetime / 10)` before its `expires_in`, so that no
+request carries it past the server's clock. The quarter-lifetime cap keeps short-lived tokens
+(the tests use 2 s) from being refreshed on every call. The background refresh runs as an
+asyncio task (the runner's backend); `aclose()` cancels one still running.
+
+A key whose application was created moments ago may get 401 from the token endpoint for a
+while (contract §13.9). Only such a key gets `new_key_grace_s` (setup's step 6, or a run whose
+credentials file is that new): its first token request is retried every `new_key_retry_s`
+for that long, saying so once on stderr. Otherwise, and once a token was issued, a 401 fails
+at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import math
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -29,6 +40,8 @@ from dmsload.dms.credentials import ClientCredentials
 from dmsload.dms.errors import DmsError, problem_detail, transport_error
 
 AuthStyle = Literal["basic", "form"]
+EXPIRY_SAFETY_S = 5.0
+"""A token is not handed out in the last `min(this, lifetime / 10)` of its lifetime."""
 
 
 class AuthError(DmsError):
@@ -94,8 +107,12 @@ def parse_token(url: str, response: httpx.Response) -> IssuedToken:
     return IssuedToken(value, expires_in)
 
 
+def _print_notice(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 class TokenProvider:
-    """The shared bearer token of one process: single-flight fetch, refresh and re-mint."""
+    """The shared bearer token of one process: single-flight fetch, background refresh."""
 
     def __init__(
         self,
@@ -105,10 +122,11 @@ class TokenProvider:
         client: httpx.AsyncClient,
         auth_style: AuthStyle = "basic",
         on_token_request: Callable[[float, int], None] | None = None,
-        new_key_grace_s: float = 30.0,
+        new_key_grace_s: float = 0.0,
         refresh_margin_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         new_key_retry_s: float = 0.5,
+        notice: Callable[[str], None] = _print_notice,
     ) -> None:
         self._url = token_url
         self._credentials = credentials
@@ -119,10 +137,16 @@ class TokenProvider:
         self._retry_s = new_key_retry_s
         self._margin_s = refresh_margin_s
         self._clock = clock
+        self._notice = notice
         self._lock = anyio.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
+        self._expires_at = 0.0
+        self._retry_gap_s = 0.0
         self._issued = 0
+        self._background: asyncio.Task[None] | None = None
+        self.refresh_failures = 0  # background refreshes that failed (the token stayed valid)
+        self.last_refresh_error: str | None = None
 
     def __repr__(self) -> str:
         return f"TokenProvider(token_url={self._url!r}, key={self._credentials.key!r})"
@@ -132,17 +156,28 @@ class TokenProvider:
         """Token requests that succeeded after the first."""
         return max(0, self._issued - 1)
 
-    def _fresh(self) -> str | None:
+    @property
+    def refreshing(self) -> bool:
+        """A background refresh is running."""
+        return self._background is not None and not self._background.done()
+
+    def _valid(self) -> str | None:
         token = self._token
-        return token if token is not None and self._clock() < self._refresh_at else None
+        return token if token is not None and self._clock() < self._expires_at else None
 
     async def token(self) -> str:
-        """The current token; fetched (single-flight) when absent or inside the refresh margin."""
-        token = self._fresh()
+        """The current token. Inside the refresh margin it is still returned at once while
+        one background refresh runs; callers wait only when there is no unexpired token."""
+        token = self._token
         if token is not None:
-            return token
+            now = self._clock()
+            if now < self._refresh_at:
+                return token
+            if now < self._expires_at:
+                self._start_background_refresh()
+                return token
         async with self._lock:
-            token = self._fresh()
+            token = self._valid()
             return token if token is not None else await self._fetch()
 
     async def refresh_after_rejection(self, rejected: str) -> str:
@@ -152,21 +187,62 @@ class TokenProvider:
                 return self._token
             return await self._fetch()
 
+    async def wait_refreshed(self) -> None:
+        """Wait for a background refresh that is running (for tests and shutdown)."""
+        task = self._background
+        if task is not None and not task.done():
+            await asyncio.wait({task})
+
+    async def aclose(self) -> None:
+        """Cancel a background refresh that is still running."""
+        task, self._background = self._background, None
+        if task is not None and not task.done():
+            task.cancel()
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait({task})
+
+    def _start_background_refresh(self) -> None:
+        if self.refreshing or self._lock.locked():
+            return  # one refresh at a time; a caller already fetching counts as one
+        self._background = asyncio.get_running_loop().create_task(self._refresh_in_background())
+
+    async def _refresh_in_background(self) -> None:
+        async with self._lock:
+            token = self._token
+            if token is None or self._clock() < self._refresh_at:
+                return  # refreshed meanwhile (after a rejection)
+            try:
+                await self._fetch()
+            except Exception as exc:  # the task must not die with its error unobserved
+                # the current token stays in use until it expires; try again a bit later
+                self.refresh_failures += 1
+                self.last_refresh_error = str(exc)
+                self._refresh_at = min(self._clock() + self._retry_gap_s, self._expires_at)
+
     async def _fetch(self) -> str:
         started = self._clock()
+        told = False
         while True:
             sent = self._clock()
             try:
                 issued = await self._request()
             except AuthError as exc:
-                in_grace = self._issued == 0 and self._clock() - started < self._grace_s
-                if exc.status != 401 or not in_grace:
+                left = self._grace_s - (self._clock() - started)
+                if exc.status != 401 or self._issued > 0 or left <= 0:
                     raise
-                await anyio.sleep(self._retry_s)
+                if not told:
+                    told = True
+                    self._notice(
+                        "dmsload: the new key is not accepted yet (401); "
+                        f"retrying for up to {math.ceil(left)} s"
+                    )
+                await anyio.sleep(min(self._retry_s, left))
                 continue
             lifetime = issued.expires_in
             self._token = issued.value
             self._refresh_at = sent + lifetime - min(self._margin_s, lifetime / 4)
+            self._expires_at = sent + lifetime - min(EXPIRY_SAFETY_S, lifetime / 10)
+            self._retry_gap_s = min(EXPIRY_SAFETY_S, lifetime / 20)
             self._issued += 1
             return issued.value
 

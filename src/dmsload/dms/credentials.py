@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import stat
@@ -13,6 +14,14 @@ import orjson
 from pydantic import SecretStr
 
 _log = logging.getLogger("dmsload")
+
+
+WRITTEN_AT = "written_at"
+"""The field of the credentials file that says when `setup` wrote it (ISO 8601, UTC)."""
+NEW_KEY_GRACE_S = 30.0
+"""How long a key may be refused by the token endpoint after its application was created
+(contract §13.9): `setup` retries that long, and so does a run that starts within that time
+of the file's `written_at`."""
 
 
 class CredentialsError(Exception):
@@ -32,15 +41,55 @@ class ClientCredentials:
         return cls(key, SecretStr(secret))
 
 
+def _missing_directories(directory: Path) -> list[Path]:
+    """`directory` and its ancestors that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    while not (directory.exists() or directory.is_symlink()) and directory != directory.parent:
+        missing.append(directory)
+        directory = directory.parent
+    return missing[::-1]
+
+
+def check_credentials_location(path: Path) -> None:
+    """Raise CredentialsError (the reason, one line) unless `write_credentials(path)` can
+    create its directory and the file: checked before anything is created on a server."""
+    if path.is_dir():
+        raise CredentialsError("is a directory")
+    directory = path.parent
+    missing = _missing_directories(directory)
+    existing = missing[0].parent if missing else directory
+    if not existing.is_dir():  # `a/file/creds.json`: a regular file (or a dangling link)
+        raise CredentialsError(
+            f"cannot create directory {directory}: {existing} is not a directory"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = f"cannot create directory {missing[0]}" if missing else "cannot write the file"
+        raise CredentialsError(f"{what}: {existing} is not writable")
+
+
+def _make_private_directories(directory: Path) -> None:
+    """Create the missing directories of `directory` with mode 0700 (whatever the umask);
+    a directory that exists already keeps its mode."""
+    for missing in _missing_directories(directory):
+        try:
+            missing.mkdir(mode=0o700)
+        except FileExistsError:
+            if missing.is_dir():
+                continue  # created meanwhile by someone else: not ours to chmod
+            raise
+        os.chmod(missing, 0o700)
+
+
 def write_credentials(
     path: Path, credentials: ClientCredentials, extra: dict[str, Any] | None = None
 ) -> None:
-    """Write `{key, secret, **extra}` to `path` with mode 0600 (parent directory 0700).
+    """Write `{key, secret, **extra}` to `path` with mode 0600. Directories created for it are
+    0700; an existing directory keeps its mode. Raises OSError when it cannot.
 
     The file is created 0600 under a temporary name and renamed over `path`, so no reader ever
     sees a partial file or one with looser permissions.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _make_private_directories(path.parent)
     document = {
         **(extra or {}),
         "key": credentials.key,
@@ -61,8 +110,11 @@ def write_credentials(
         raise
 
 
-def load_credentials_file(path: Path) -> tuple[ClientCredentials, dict[str, Any]]:
-    """The credentials in `path` and the other fields `setup` stored beside them."""
+def load_credentials_file(
+    path: Path, *, warn: bool = True
+) -> tuple[ClientCredentials, dict[str, Any]]:
+    """The credentials in `path` and the other fields `setup` stored beside them; `warn`
+    logs a warning when other users may read the file."""
     try:
         raw = path.read_bytes()
         mode = path.stat().st_mode
@@ -81,7 +133,7 @@ def load_credentials_file(path: Path) -> tuple[ClientCredentials, dict[str, Any]
     ]
     if missing:
         raise CredentialsError(f"{path}: missing or empty field(s): {', '.join(missing)}")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if warn and mode & (stat.S_IRWXG | stat.S_IRWXO):
         _log.warning(
             "%s: mode %o lets other users read the client secret; chmod 600 it",
             path,
@@ -94,3 +146,24 @@ def load_credentials_file(path: Path) -> tuple[ClientCredentials, dict[str, Any]
 def read_credentials(path: Path) -> ClientCredentials:
     """The key and secret stored in `path`; raises CredentialsError with one line."""
     return load_credentials_file(path)[0]
+
+
+def new_key_grace_s(
+    extra: dict[str, Any], now: datetime.datetime | None = None, grace_s: float = NEW_KEY_GRACE_S
+) -> float:
+    """What is left of the new-key grace for credentials whose file says `written_at` (the
+    `extra` fields of `load_credentials_file`): `grace_s` minus the file's age, or 0 when the
+    file is older than that, has no (valid) `written_at`, or says it was written in the future."""
+    value = extra.get(WRITTEN_AT)
+    if not isinstance(value, str):
+        return 0.0
+    try:
+        written = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return 0.0
+    if written.tzinfo is None:
+        written = written.replace(tzinfo=datetime.UTC)
+    age = ((now or datetime.datetime.now(datetime.UTC)) - written).total_seconds()
+    if age < -1.0:  # `written_at` has whole seconds; a clock that disagrees more: no grace
+        return 0.0
+    return max(0.0, grace_s - max(age, 0.0))

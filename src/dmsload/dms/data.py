@@ -4,7 +4,8 @@ In the spirit of the strategy's PerformanceDataGenerator: schools (with a catego
 grade levels), students, staff, StudentSchoolAssociations and
 StaffEducationOrganizationAssignmentAssociations. Every identity mixes in the run id, the worker,
 the VU and a per-VU sequence, so two runs never collide unless they are given the same run id
-(or the same seed, which derives the run id). A seed also fixes every other generated value.
+(`--run-id`). A seed (`--seed`) makes every other generated value reproducible; the run id stays
+random unless it is given too, so `--seed N --run-id X` repeats a run exactly.
 """
 
 from __future__ import annotations
@@ -69,12 +70,9 @@ def school_document(school_id: int, name: str | None = None) -> Document:
     }
 
 
-def new_run_id(seed: int | None = None, salt: str = "") -> str:
-    """8 hex digits: random, or derived from the seed (and a salt, such as the profile name
-    in a suite) so that a seeded run is reproducible."""
-    if seed is None:
-        return os.urandom(4).hex()
-    return hashlib.sha256(f"dmsload-seed-{seed}/{salt}".encode()).hexdigest()[:8]
+def new_run_id() -> str:
+    """8 random hex digits: a fresh run id (a seed does not derive it)."""
+    return os.urandom(4).hex()
 
 
 @dataclass
@@ -86,7 +84,10 @@ class RunData:
     worker: int = 0
     workers: int = 1
     pinned: bool = False
-    """The run id was asked for (`--run-id`, or derived from `--seed`): identities repeat."""
+    """The run id was asked for (`--run-id`): identities repeat those of the run it names."""
+    salt: str = ""
+    """Mixed into the seed of generated values (a suite's profile name), so that the profiles
+    of a seeded suite draw different, still reproducible, values."""
     _schools: count[int] = field(default_factory=count, repr=False)
     _block_shift: int = field(default=0, repr=False)
 
@@ -98,9 +99,9 @@ class RunData:
 
     @classmethod
     def create(cls, seed: int | None = None, run_id: str | None = None, salt: str = "") -> RunData:
-        """A run's data: the run id given, else one derived from the seed, else a random one."""
-        pinned = run_id is not None or seed is not None
-        return cls(run_id=run_id or new_run_id(seed, salt), seed=seed, pinned=pinned)
+        """A run's data: the run id given (pinned), else a random one. The seed fixes the
+        generated values only, never the run id: two runs with one seed do not collide."""
+        return cls(run_id=run_id or new_run_id(), seed=seed, pinned=run_id is not None, salt=salt)
 
     @property
     def school_block(self) -> int:
@@ -134,7 +135,11 @@ class DataGenerator:
         self.run = run
         self.vu_id = vu_id
         self._prefix = f"{run.run_id}-{run.worker}-{stream}{vu_id}-"
-        seed_text = f"{run.seed if run.seed is not None else run.run_id}/{stream}{vu_id}"
+        if run.seed is None:
+            seed_text = f"{run.run_id}/{stream}{vu_id}"
+        else:  # the run id is not mixed in: a seed reproduces the values of any run
+            salt = f"/{run.salt}" if run.salt else ""
+            seed_text = f"{run.seed}{salt}/{stream}{vu_id}"
         self.rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
         self._seq = count(1)
 

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
+from pydantic import SecretStr
 
 from dmsload.dms.embedded_sandbox import EmbeddedSandbox, embedded_sandbox, free_loopback_port
 from dmsload.dms.setup import SetupOptions, run_setup
-from dmsload.settings import ConnectionSettings, load_settings
+from dmsload.sandbox.config import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
+from dmsload.settings import ConnectionSettings, explicit_settings
 
 SANDBOX_SEEDED_SCHOOLS = 10
 """Schools `setup --seed-schools` creates in the sandbox, for the profiles' association writes."""
@@ -64,12 +66,13 @@ def running_sandbox_target(
 
 
 def _settings_for(sandbox: EmbeddedSandbox, workdir: Path) -> ConnectionSettings:
-    settings = load_settings(
+    """The sandbox's own connection: its URLs, its CMS admin client, basic auth, the key
+    setup creates. Nothing comes from DMSLOAD_* or `.env`, which describe the user's DMS."""
+    return explicit_settings(
         dms_url=sandbox.base_url,
         cms_url=sandbox.cms_url,
         credentials_file=workdir / "credentials.json",
-    )
-    # the application setup creates is the one to use, whatever key the environment names
-    return settings.model_copy(
-        update={"client_key": None, "client_secret": None, "data_api_url": None, "token_url": None}
+        cms_client_id=ADMIN_CLIENT_ID,
+        cms_client_secret=SecretStr(ADMIN_CLIENT_SECRET),
+        auth_style="basic",
     )

@@ -19,6 +19,7 @@ from dmsload.dms.resources import PROJECT_NAMESPACE
 from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
 
 if TYPE_CHECKING:
+    from dmsload.dms.auth import TokenProvider
     from dmsload.settings import ConnectionSettings
 
 AUTH_TOKEN_DURATION = "auth_token_duration"
@@ -76,6 +77,7 @@ class DmsConnector:
         self._session: DmsSession | None = None
         self._lock: anyio.Lock | None = None
         self._client: httpx.AsyncClient | None = None
+        self._tokens: TokenProvider | None = None
         self._token_duration: Metric = registry.define(
             AUTH_TOKEN_DURATION, MetricKind.TREND, ValueType.TIME
         )
@@ -108,7 +110,9 @@ class DmsConnector:
         from dmsload.settings import load_settings
 
         settings = self._settings or load_settings()
-        credentials = settings.client_credentials()
+        # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
+        # any other 401 (a wrong secret) fails the run at once.
+        credentials, new_key_grace_s = settings.resolve_client_credentials()
         self._client = httpx.AsyncClient(
             verify=settings.verify_tls, timeout=settings.request_timeout_s
         )
@@ -119,7 +123,9 @@ class DmsConnector:
             client=self._client,
             auth_style=settings.auth_style,
             on_token_request=self._record_token_request,
+            new_key_grace_s=new_key_grace_s,
         )
+        self._tokens = tokens
         await tokens.token()  # fail before the load starts, not in every VU
         if not self.run.pinned:
             await self._claim_school_block(endpoints.data_api_url, tokens)
@@ -147,7 +153,10 @@ class DmsConnector:
             self.run.skip_school_block()
 
     async def aclose(self) -> None:
-        """Close the token client."""
+        """Stop a background token refresh and close the token client."""
+        if self._tokens is not None:
+            await self._tokens.aclose()
+            self._tokens = None
         if self._client is not None:
             with anyio.CancelScope(shield=True):
                 await self._client.aclose()

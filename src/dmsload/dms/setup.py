@@ -14,8 +14,11 @@ import orjson
 from dmsload.dms.auth import AuthError, TokenProvider
 from dmsload.dms.cms import CmsClient, application_credentials
 from dmsload.dms.credentials import (
+    NEW_KEY_GRACE_S,
+    WRITTEN_AT,
     ClientCredentials,
     CredentialsError,
+    check_credentials_location,
     load_credentials_file,
     write_credentials,
 )
@@ -265,21 +268,32 @@ class _Setup:
     async def save_credentials(self) -> str:
         assert self.credentials is not None
         path = self.settings.credentials_file
-        write_credentials(
-            path,
-            self.credentials,
-            {
-                "dms_url": self.settings.dms_url,
-                "cms_url": self.settings.cms_url,
-                "vendor_id": self.vendor_id,
-                "application_id": self.application.get("id"),
-                "application_name": self.application.get("applicationName"),
-                "claim_set": self.application.get("claimSetName", self.claim_set_name),
-                "written_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            },
-        )
+        try:
+            check_credentials_location(path)
+            write_credentials(
+                path,
+                self.credentials,
+                {
+                    "dms_url": self.settings.dms_url,
+                    "cms_url": self.settings.cms_url,
+                    "vendor_id": self.vendor_id,
+                    "application_id": self.application.get("id"),
+                    "application_name": self.application.get("applicationName"),
+                    "claim_set": self.application.get("claimSetName", self.claim_set_name),
+                    WRITTEN_AT: datetime.datetime.now(datetime.UTC).isoformat(
+                        timespec="milliseconds"
+                    ),
+                },
+            )
+        except CredentialsError as exc:
+            raise StepFailed(f"cannot write {path}: {exc}") from None
+        except OSError as exc:  # a race with the check, a full disk, ...
+            reason = exc.strerror or type(exc).__name__
+            where = exc.filename and Path(exc.filename)
+            named = f" ({where})" if where and where in path.parents else ""
+            raise StepFailed(f"cannot write {path}: {reason}{named}") from None
         await self.discovered()
-        self.tokens = self.provider(self.credentials, grace_s=30.0)
+        self.tokens = self.provider(self.credentials, grace_s=NEW_KEY_GRACE_S)
         await self.tokens.token()
         return f"ok ({path}, mode 0600; the key gets a token)"
 
@@ -388,14 +402,18 @@ async def run_setup(
             setup.claimset = load_claimset(options.claimset or default_claimset_path())
         except SetupUsageError as exc:
             setup.claimset_error = str(exc)
-        for number, (label, step) in enumerate(setup.plan(), 1):
-            try:
-                outcome = await step()
-            except (DmsError, StepFailed) as exc:
-                echo(step_line(number, label, f"FAIL {exc}"))
-                failed = f"[{number}/{TOTAL_STEPS}] {label}"
-                echo(f"setup failed at step {failed}")
-                return SetupResult(False, failed, setup.credentials, setup.endpoints)
-            echo(step_line(number, label, outcome))
+        try:
+            for number, (label, step) in enumerate(setup.plan(), 1):
+                try:
+                    outcome = await step()
+                except (DmsError, StepFailed) as exc:
+                    echo(step_line(number, label, f"FAIL {exc}"))
+                    failed = f"[{number}/{TOTAL_STEPS}] {label}"
+                    echo(f"setup failed at step {failed}")
+                    return SetupResult(False, failed, setup.credentials, setup.endpoints)
+                echo(step_line(number, label, outcome))
+        finally:
+            if setup.tokens is not None:
+                await setup.tokens.aclose()
         echo(f"setup ok; client credentials saved to {settings.credentials_file}")
         return SetupResult(True, None, setup.credentials, setup.endpoints)

@@ -15,6 +15,7 @@ from dmsload.cli_options import (
     EnvFileOpt,
     connection_or_exit,
 )
+from dmsload.dms.credentials import CredentialsError, check_credentials_location
 from dmsload.dms.setup import (
     SetupOptions,
     SetupUsageError,
@@ -98,6 +99,11 @@ def setup_command(
         load_claimset(claimset_path)
     except SetupUsageError as exc:
         raise _usage(str(exc)) from None
+    try:  # before step 1: a file setup cannot save must not leave an application behind
+        check_credentials_location(settings.credentials_file)
+    except CredentialsError as exc:
+        typer.echo(f"dmsload: --credentials-file {settings.credentials_file}: {exc}", err=True)
+        raise typer.Exit(2) from None
     options = SetupOptions(
         claimset=claimset_path,
         vendor=vendor,

@@ -64,3 +64,5 @@ class WorkloadSpec:
     options_model: type[BaseModel]
     factory: Callable[[BaseModel, WorkloadContext], Workload]
     metrics: Mapping[str, tuple[MetricKind, ValueType]] = field(default_factory=dict)
+    uses_dms: bool = False
+    """It talks to a DMS, so a run of it needs client credentials."""

@@ -211,3 +211,67 @@ def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_a_credentials_file_that_cannot_be_written_exits_2_before_step_1(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    (tmp_path / "regular").write_text("")
+    path = tmp_path / "regular" / "creds.json"
+    sandbox.state.stats.reset()
+    for _ in range(2):  # a retry creates nothing either
+        result = CliRunner().invoke(
+            app,
+            [
+                "setup",
+                "--dms-url",
+                sandbox.base_url,
+                "--cms-url",
+                f"{sandbox.base_url}/config",
+                "--credentials-file",
+                str(path),
+            ],
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [
+            f"dmsload: --credentials-file {path}: cannot create directory "
+            f"{path.parent}: {path.parent} is not a directory"
+        ]
+    assert sandbox.state.stats.snapshot()["routes"] == {}  # not even a CMS token
+    assert _cms_get(sandbox, "/v3/applications") == []
+
+
+def test_a_save_that_fails_is_a_fail_line_for_step_6_not_a_traceback(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """The CLI checks the location first; a write that fails anyway (here: run_setup called
+    without the check) ends setup at step 6 with one line."""
+    (tmp_path / "regular").write_text("")
+    path = tmp_path / "regular" / "creds.json"
+    settings = load_settings(
+        dms_url=sandbox.base_url, cms_url=f"{sandbox.base_url}/config", credentials_file=path
+    )
+    lines: list[str] = []
+    result = anyio.run(run_setup, settings, SetupOptions(), lines.append)
+    assert not result.ok and result.failed_step == "[6/10] save credentials"
+    assert lines[5].startswith("[ 6/10] save credentials")
+    assert lines[5].endswith(
+        f"FAIL cannot write {path}: cannot create directory {path.parent}: "
+        f"{path.parent} is not a directory"
+    ), lines[5]
+    assert lines[-1] == "setup failed at step [6/10] save credentials"
+    assert result.credentials is not None
+    assert result.credentials.secret.get_secret_value() not in "\n".join(lines)
+
+
+def test_setup_retries_a_new_key_the_token_endpoint_refuses_for_a_while(
+    sandbox: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox.set_faults(new_key_delay_s=1.5)
+    result, lines = _setup(sandbox, tmp_path)
+    assert result.ok, lines
+    assert sandbox.state.stats.count("POST /oauth/token", 401) >= 1
+    assert "ok (" in lines[5] and "the key gets a token" in lines[5]
+    assert capsys.readouterr().err.splitlines() == [
+        "dmsload: the new key is not accepted yet (401); retrying for up to 30 s"
+    ]

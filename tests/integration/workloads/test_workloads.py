@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from dmsload.dms.data import RunData
-from dmsload.engine.runner import ExitCode
+from dmsload.dms.session import DmsConnector
+from dmsload.engine.runner import ExitCode, RunResult
 from dmsload.sandbox.testing import SandboxHandle
 from dmsload.settings import ConnectionSettings
 
@@ -139,6 +146,9 @@ def test_a_two_second_token_lifetime_gives_no_401_over_ten_seconds(
     assert "401" not in statuses and sum(statuses.values()) >= 490, statuses
     tokens = result.registry.view("auth_token_requests")
     assert tokens is not None and tokens.counter_total() >= 5  # refreshed, not re-used past expiry
+    # one (background) refresh per 1.5 s of token life, not one per waiting VU
+    assert tokens.counter_total() <= 12, tokens.counter_total()
+    assert counts_by_tag(result, "auth_token_requests", "status") == {"200": tokens.counter_total()}
     assert sandbox.state.stats.count("POST /oauth/token", 401) == 0
     duration = result.registry.view("auth_token_duration")
     assert duration is not None and duration.count == tokens.counter_total()
@@ -191,3 +201,119 @@ def test_two_runs_whose_ids_share_a_school_block_do_not_collide(
         assert statuses == {"201": 20.0}, statuses
     resource = sandbox.state.schema.find("schools")
     assert resource is not None and sandbox.state.store.count(resource) == 40
+
+
+UPSERTS = """
+    [scenarios.upserts]
+    executor = "constant-vus"
+    vus = 4
+    duration = "1s"
+    workload = "upsert-same"
+    """
+FIRST_201 = "upsert schools: status is 201"
+FIRST_EITHER = "upsert schools: status is 201 or 200"
+LATER_200 = "upsert schools: status is 200"
+
+
+def _check(result: RunResult, name: str) -> tuple[int, int]:
+    view = result.registry.view("checks", {"check": name})
+    return (0, 0) if view is None else view.rate_parts()
+
+
+def test_upsert_same_checks_201_for_the_first_request_and_200_for_every_later_one(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    result = run_toml(UPSERTS)
+    assert result.exit_code == ExitCode.OK
+    assert _check(result, FIRST_201) == (1, 1)  # 4 VUs, yet exactly one first request
+    passed, total = _check(result, LATER_200)
+    assert total > 20 and passed == total
+    assert _check(result, FIRST_EITHER) == (0, 0)
+    created = result.registry.view("schools_created")
+    assert created is not None and created.counter_total() == 1
+    assert sandbox.state.stats.count("POST /data/ed-fi/schools", 201) == 1
+
+
+def test_upsert_same_with_a_given_run_id_accepts_the_school_of_an_earlier_run(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    first = run_toml(UPSERTS, run_data=RunData.create(run_id="00000abc"))
+    assert _check(first, FIRST_EITHER) == (1, 1)
+    again = run_toml(UPSERTS, run_data=RunData.create(run_id="00000abc"))  # same school
+    assert again.exit_code == ExitCode.OK
+    assert _check(again, FIRST_EITHER) == (1, 1)
+    passed, total = _check(again, LATER_200)
+    assert total > 20 and passed == total
+    assert sandbox.state.stats.count("POST /data/ed-fi/schools", 201) == 1
+
+
+def test_upsert_same_fails_its_check_when_the_first_request_of_a_fresh_school_is_not_201(
+    sandbox: SandboxHandle, run_toml: RunToml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the block probe off, a random-id run meets the school of an earlier run with
+    the same id: the target answers 200 where a new school must get 201, and that shows."""
+
+    async def no_probe(self: DmsConnector, data_api_url: str, tokens: object) -> None:
+        return None
+
+    monkeypatch.setattr(DmsConnector, "_claim_school_block", no_probe)
+    assert run_toml(UPSERTS, run_data=RunData(run_id="00000def")).exit_code == ExitCode.OK
+    result = run_toml(UPSERTS, run_data=RunData(run_id="00000def"))
+    assert _check(result, FIRST_201) == (0, 1)
+    passed, total = _check(result, LATER_200)
+    assert total > 20 and passed == total
+
+
+def test_two_runs_with_the_same_seed_do_not_collide(
+    sandbox: SandboxHandle, run_toml: RunToml
+) -> None:
+    profile = """
+        [scenarios.students]
+        executor = "shared-iterations"
+        vus = 2
+        iterations = 20
+        workload = "create"
+        options = { resource = "students" }
+        """
+    for _ in range(2):
+        result = run_toml(profile, run_data=RunData.create(seed=7))
+        statuses = counts_by_tag(result, "http_reqs", "status")
+        assert statuses == {"201": 20.0}, statuses
+    resource = sandbox.state.schema.find("students")
+    assert resource is not None and sandbox.state.store.count(resource) == 40
+
+
+def test_run_sandbox_ignores_the_users_dms_settings(tmp_path: Path) -> None:
+    """DMSLOAD_* and .env describe the user's own DMS; `--sandbox` uses the sandbox's."""
+    (tmp_path / ".env").write_text("DMSLOAD_CMS_CLIENT_ID=someone\nDMSLOAD_TOKEN_URL=http://x:1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DMSLOAD_")}
+    env.update(
+        DMSLOAD_CMS_CLIENT_SECRET="x",
+        DMSLOAD_AUTH_STYLE="form",
+        DMSLOAD_CLIENT_KEY="mine",
+        DMSLOAD_CLIENT_SECRET="my-secret",
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dmsload",
+            "run",
+            str(PROFILES / "smoke.toml"),
+            "--sandbox",
+            "--time-scale",
+            "0.1",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = [line for line in done.stderr.splitlines() if line.startswith("[")]
+    assert len(steps) == 10 and all(" ok" in line for line in steps), steps
+    assert "client DmsConfigurationService" in steps[0]
+    assert time.monotonic() - started < 30

@@ -11,7 +11,6 @@ from dmsload.dms.data import (
     RUN_SCHOOL_BLOCK,
     DataError,
     RunData,
-    new_run_id,
     school_document,
     seeded_school_id,
 )
@@ -69,12 +68,32 @@ def test_identities_are_unique_across_vus_iterations_and_runs() -> None:
     assert len(seen) == 2 * 20 * 50 * 2
 
 
-def test_a_seed_makes_the_data_reproducible_and_different_seeds_differ() -> None:
-    first = [RunData.create(seed=42).generator(5).student() for _ in range(2)]
-    assert first[0] == first[1]
-    other = RunData.create(seed=43).generator(5).student()
-    assert other["studentUniqueId"] != first[0]["studentUniqueId"]
-    assert new_run_id(42) == new_run_id(42) != new_run_id(42, salt="baseline")
+def _values(document: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in document.items() if k not in ("studentUniqueId", "staffUniqueId")}
+
+
+def test_a_seed_makes_the_values_reproducible_but_not_the_identities() -> None:
+    """Two runs with one seed draw the same values under different run ids: no collision."""
+    runs = [RunData.create(seed=42) for _ in range(2)]
+    assert runs[0].run_id != runs[1].run_id and not any(run.pinned for run in runs)
+    first = [run.generator(5).student() for run in runs]
+    assert _values(first[0]) == _values(first[1])
+    assert first[0]["studentUniqueId"] != first[1]["studentUniqueId"]
+
+    def staff(run: RunData) -> list[dict[str, object]]:
+        generator = run.generator(5)
+        return [_values(generator.staff()) for _ in range(5)]
+
+    assert staff(RunData.create(seed=42)) == staff(RunData.create(seed=42))
+    assert staff(RunData.create(seed=43)) != staff(RunData.create(seed=42))
+    assert staff(RunData.create(seed=42, salt="baseline")) != staff(RunData.create(seed=42))
+
+
+def test_a_seed_and_a_run_id_repeat_a_run_exactly() -> None:
+    runs = [RunData.create(seed=42, run_id="0000abcd") for _ in range(2)]
+    assert all(run.pinned and run.run_id == "0000abcd" for run in runs)
+    assert _documents(runs[0], 3) == _documents(runs[1], 3)
+    assert RunData.create(run_id="0000abcd").pinned
 
 
 def test_run_schools_stay_in_the_run_block_and_workers_interleave() -> None:

@@ -317,3 +317,56 @@ def test_environment_variables_expand_in_strings(
         load_profile(path, builtin_workloads())
     (line,) = info.value.lines()
     assert "options.url: environment variable TARGET is not set" in line
+
+
+def test_bad_workload_options_do_not_make_its_metrics_unknown_to_thresholds() -> None:
+    lines = errors(
+        {
+            "scenarios": {
+                "c": {
+                    "executor": "constant-vus",
+                    "vus": 2,
+                    "duration": "5s",
+                    "workload": "create",
+                    "options": {"resource": "nope"},
+                }
+            },
+            "thresholds": {
+                "entity_creation_time": ["p(95)<500"],
+                "schools_created": ["avg<1"],  # still judged: a counter has no avg
+                "no_such_metric": ["count>0"],
+            },
+        }
+    )
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("p.toml: scenarios.c.options.resource: Input should be")
+    assert "thresholds.schools_created[0]" in lines[1]
+    assert "thresholds.no_such_metric: unknown metric 'no_such_metric'" in lines[2]
+    assert not any("entity_creation_time" in line for line in lines)
+
+
+def test_an_unknown_workload_does_not_make_thresholds_unknown() -> None:
+    lines = errors(
+        {
+            "scenarios": {
+                "c": {"executor": "constant-vus", "vus": 1, "duration": "5s", "workload": "creat"}
+            },
+            "thresholds": {"entity_creation_time": ["p(95)<500"]},
+        }
+    )
+    assert len(lines) == 1 and "scenarios.c.workload: unknown workload" in lines[0], lines
+
+
+def test_a_value_the_message_already_shows_is_not_repeated() -> None:
+    lines = errors(
+        {
+            "scenarios": {
+                "c": {"executor": "constant-vus", "vus": 1, "duration": 5, **HTTP},
+            }
+        }
+    )
+    assert lines == [
+        'p.toml: scenarios.c.duration: durations are strings with a unit, e.g. "30s" or '
+        '"1m30s" (got 5)'
+    ]
+    assert lines[0].count("(got 5)") == 1

@@ -59,4 +59,5 @@ BULK_CREATE_WORKLOAD = WorkloadSpec(
     options_model=BulkCreateOptions,
     factory=_factory,
     metrics=DMS_METRICS,
+    uses_dms=True,
 )

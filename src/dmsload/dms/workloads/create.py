@@ -43,4 +43,5 @@ CREATE_WORKLOAD = WorkloadSpec(
     options_model=CreateOptions,
     factory=_factory,
     metrics=DMS_METRICS,
+    uses_dms=True,
 )

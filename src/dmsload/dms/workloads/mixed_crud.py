@@ -180,4 +180,5 @@ MIXED_CRUD_WORKLOAD = WorkloadSpec(
     options_model=MixedCrudOptions,
     factory=_factory,
     metrics={**DMS_METRICS, MIXED_CRUD_OPERATIONS: (MetricKind.COUNTER, ValueType.DEFAULT)},
+    uses_dms=True,
 )

@@ -197,4 +197,5 @@ QUERY_WORKLOAD = WorkloadSpec(
     options_model=QueryOptions,
     factory=_factory,
     metrics=DMS_METRICS,
+    uses_dms=True,
 )

@@ -1,15 +1,30 @@
-"""`upsert-same`: the strategy's baseline; POST the same school every time (201, then 200)."""
+"""`upsert-same`: the strategy's baseline; POST the same school every time (201, then 200).
+
+The school is the next id of this run's schoolId block. A run whose id is random (no
+`--run-id`) claims a block no earlier run on the target used (`DmsConnector` probes it), so
+the school cannot exist yet: the run's first upsert must answer 201 (contract §5: POST upsert
+creates with 201, updates with 200) and every later one 200. With `--run-id` the block may
+hold the school from an earlier run with that id, so the first upsert may also answer 200.
+
+The first upsert of the workload is sent alone: VUs that start meanwhile wait for its answer
+(a few milliseconds, once per run), so that which request creates the school is known and
+"201 first, then 200" is checked exactly, not "201 or 200" for every request. If the first
+request fails (a 5xx, a 429), the next one is the first again; if it got no answer at all
+(a timeout, a reset), the school may exist, so the next one may also answer 200.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import anyio
 from pydantic import BaseModel
 
 from dmsload.dms.calls import CREATED_COUNTERS, DMS_METRICS, ENTITY_CREATION_TIME, Operation
 from dmsload.dms.data import Document, school_document
 from dmsload.dms.resources import SCHOOLS
-from dmsload.dms.workloads.common import DmsOptions, DmsWorkload
+from dmsload.dms.workloads.common import CREATED, OK, DmsOptions, DmsWorkload
+from dmsload.http import HttpResponse
 from dmsload.workloads.base import Workload, WorkloadContext, WorkloadSpec
 
 if TYPE_CHECKING:
@@ -28,22 +43,41 @@ class UpsertSameWorkload(DmsWorkload):
     def __init__(self, options: UpsertSameOptions, ctx: WorkloadContext) -> None:
         super().__init__(options, ctx)
         self._document: Document | None = None
+        self._first_lock = anyio.Lock()
+        self._exists = False  # the school is known to exist: every later upsert answers 200
+        self._first_expect = CREATED
 
     async def seed(self, vu: VU) -> None:
         """Choose the run's school (it is created by the first iteration)."""
-        self._document = school_document(self.calls.session.run.next_school_id())
+        run = self.calls.session.run
+        self._document = school_document(run.next_school_id())
+        # a pinned run id may repeat an earlier run's block, school included
+        self._first_expect = UPSERTED if run.pinned else CREATED
 
     async def run(self, vu: VU) -> None:
         """Upsert the school: 201 the first time, 200 after."""
+        if not self._exists:
+            async with self._first_lock:
+                if not self._exists:
+                    response = await self._upsert(vu, self._first_expect)
+                    if response.status in UPSERTED:
+                        self._exists = True
+                    elif response.status == 0:  # no answer: it may have been created
+                        self._first_expect = UPSERTED
+                    return
+        await self._upsert(vu, OK)
+
+    async def _upsert(self, vu: VU, expect: frozenset[int]) -> HttpResponse:
         assert self._document is not None
         response = await self.calls.send(
-            vu, "POST", SCHOOLS, Operation.UPSERT, expect=UPSERTED, body=self._document
+            vu, "POST", SCHOOLS, Operation.UPSERT, expect=expect, body=self._document
         )
         if response.expected:
             tags = {"resource": SCHOOLS}
             vu.add(ENTITY_CREATION_TIME, response.duration_ms, tags)
             if response.status == 201:
                 vu.add(CREATED_COUNTERS[SCHOOLS], 1.0, tags)
+        return response
 
 
 def _factory(options: BaseModel, ctx: WorkloadContext) -> Workload:
@@ -57,4 +91,5 @@ UPSERT_SAME_WORKLOAD = WorkloadSpec(
     options_model=UpsertSameOptions,
     factory=_factory,
     metrics=DMS_METRICS,
+    uses_dms=True,
 )
