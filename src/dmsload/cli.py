@@ -28,6 +28,7 @@ from dmsload.cli_options import (
     TagOpt,
     TimeScaleOpt,
     VusOpt,
+    credentials_or_exit,
     fail,
     load_or_exit,
     open_outputs_or_exit,
@@ -195,6 +196,7 @@ def run(
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
     )
+    credentials_or_exit(target, [loaded])
     report = ReportOptions(
         summary_export=summary_export,
         summary_json=summary_json,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -129,7 +130,9 @@ SandboxOpt = Annotated[
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        "--seed", help="Make generated data reproducible (also fixes the run id it derives)."
+        "--seed",
+        help="Make generated values reproducible; the run id stays random unless --run-id "
+        "is given (--seed N --run-id X repeats a run exactly).",
     ),
 ]
 RunIdOpt = Annotated[
@@ -273,6 +276,17 @@ def open_outputs_or_exit(
     except OutputError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
     return outputs
+
+
+def credentials_or_exit(target: Target, profiles: Sequence[Profile]) -> None:
+    """Exit 2 (one line) when a profile needs the DMS and the client credentials are unusable:
+    a missing or unreadable credentials file, a key without its secret. Nothing is sent."""
+    if target.sandbox is not None or not any(profile.uses_dms for profile in profiles):
+        return
+    try:
+        target.connection.check_client_credentials()
+    except SettingsError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from None
 
 
 def writable_or_exit(flag: str, path: Path | None) -> None:

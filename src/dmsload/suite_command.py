@@ -19,6 +19,7 @@ from dmsload.cli_options import (
     SeedOpt,
     SummaryMode,
     TimeScaleOpt,
+    credentials_or_exit,
     fail,
     load_or_exit,
     target_or_exit,
@@ -161,6 +162,7 @@ def suite(
         SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=target.env))
         for name, path in paths
     ]
+    credentials_or_exit(target, [item.profile for item in loaded])
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     options = SuiteOptions(
         results_dir=_results_dir_or_exit(results_dir or Path("results") / stamp),

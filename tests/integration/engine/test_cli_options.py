@@ -149,3 +149,21 @@ def test_exports_that_cannot_be_written_exit_2_before_the_run(run_cli: Any, tmp_
         assert done.code == 2
         assert done.stderr.strip() == f"dmsload: {flag} {target}: {reason}"
         assert "THRESHOLDS" not in done.stdout  # nothing ran
+
+
+def test_unusable_client_credentials_exit_2_before_a_dms_run(run_cli: Any, tmp_path: Path) -> None:
+    profiles = Path(__file__).resolve().parents[3] / "profiles"
+    missing = tmp_path / "none.json"
+    half = tmp_path / "half.json"
+    half.write_text('{"key": "k"}')
+    for command in ("run", "suite"):
+        target = str(profiles / "smoke.toml") if command == "run" else "--profiles=smoke"
+        done = run_cli(command, target, "--credentials-file", str(missing))
+        assert done.code == 2, done.stderr
+        assert done.stderr.strip().startswith("dmsload: no client credentials")
+        assert str(missing) in done.stderr and "THRESHOLDS" not in done.stdout
+    done = run_cli("run", str(profiles / "smoke.toml"), "--credentials-file", str(half))
+    assert done.code == 2
+    assert done.stderr.strip() == (
+        f"dmsload: credentials file {half}: missing or empty field(s): secret"
+    )
