@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -89,8 +90,9 @@ def embedded_sandbox(
 ) -> Iterator[EmbeddedSandbox]:
     """Start `dmsload sandbox` on 127.0.0.1, wait for `/health`, and stop it on exit.
 
-    Its output goes to a log file, whose last lines explain a failed start. The subprocess is
-    in its own process group, so the Ctrl-C meant for the run does not stop it mid-run.
+    Its output goes to a temporary log file, whose last lines explain a failed start; the file
+    is removed when the sandbox stops. The subprocess is in its own process group, so the
+    Ctrl-C meant for the run does not stop it mid-run.
     """
     port = port or free_loopback_port()
     log_dir = Path(tempfile.mkdtemp(prefix="dmsload-sandbox-"))
@@ -120,4 +122,7 @@ def embedded_sandbox(
         _wait_healthy(base_url, process, log_path)
         yield EmbeddedSandbox(base_url=base_url, cms_url=f"{base_url}/config", log_path=log_path)
     finally:
-        _stop(process)
+        try:
+            _stop(process)
+        finally:
+            shutil.rmtree(log_dir, ignore_errors=True)

@@ -56,7 +56,7 @@ def running_sandbox_target(
         tempfile.TemporaryDirectory(prefix="dmsload-") as workdir,
         embedded_sandbox(target.port) as sandbox,
     ):
-        echo(f"sandbox at {sandbox.base_url} (log: {sandbox.log_path})")
+        echo(f"sandbox at {sandbox.base_url}")
         settings = _settings_for(sandbox, Path(workdir))
         options = SetupOptions(seed_schools=SANDBOX_SEEDED_SCHOOLS)
         result = anyio.run(run_setup, settings, options, echo)
