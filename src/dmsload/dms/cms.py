@@ -89,7 +89,8 @@ class CmsClient:
         return int(tail), document
 
     async def reset_credential(self, application_id: int) -> ClientCredentials | None:
-        """New key and secret for an application; None where the CMS does not offer it."""
+        """A new secret for an application (the CMS keeps its key); None where the CMS does
+        not offer it (`EnableApplicationResetEndpoint` off: 404)."""
         try:
             response = await self.request(
                 "PUT", f"/v3/applications/{application_id}/reset-credential"
