@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dmsload.dms.data import RunData
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
-from dmsload.metrics.export import write_json_atomically
+from dmsload.jsonfiles import write_bytes_atomically, write_json_atomically
 from dmsload.profile import Profile
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.signals import Interrupted
@@ -219,7 +219,7 @@ class Suite:
         }
         write_json_atomically(self.options.results_dir / "suite.json", document)
         overview = f"### dmsload suite\n\n{overview_markdown(self.outcomes, self.not_run)}"
-        (self.options.results_dir / "overview.md").write_text(overview)
+        write_bytes_atomically(self.options.results_dir / "overview.md", overview.encode())
 
 
 def _with_run_data(options: RunOptions, run_data: RunData) -> RunOptions:

@@ -9,9 +9,8 @@ profile on one side only is reported, not compared. Exit status: 0 no regression
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 
 from dmsload.cli_options import fail
@@ -19,10 +18,9 @@ from dmsload.compare.render import json_document, markdown, terminal_lines
 from dmsload.compare.rules import Rule, RuleError, parse_rules
 from dmsload.compare.table import Report, compare_summaries
 from dmsload.engine.runner import ExitCode
-from dmsload.metrics.export import write_json_atomically
+from dmsload.jsonfiles import write_json_atomically
+from dmsload.outputs.suite_index import SuiteIndexError, read_suite_index
 from dmsload.outputs.summary_json import SummaryFileError, load_summary
-
-SUITE_INDEX = "suite.json"
 
 
 class CompareInputError(ValueError):
@@ -138,32 +136,17 @@ def build_report(baseline: Path, current: Path, rules: list[Rule]) -> Report:
 
 
 def suite_summaries(directory: Path) -> dict[str, Path]:
-    """Each profile of a suite results directory and its summary JSON, in suite order.
-
-    The file is `suite.json`'s `summary_json` entry, else `<name>.summary.json`, both in
-    the directory; a profile that ran twice is named `<name>#2` the second time.
-    """
-    index = directory / SUITE_INDEX
-    if not index.is_file():
-        raise CompareInputError(
-            f"{directory}: no {SUITE_INDEX} (not a `dmsload suite --results-dir` directory)"
-        )
+    """Each profile of a suite results directory and its summary JSON, in suite order; a
+    profile that ran twice is named `<name>#2` the second time."""
     try:
-        document: Any = orjson.loads(index.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise CompareInputError(f"{index}: not a readable suite index: {exc}") from None
-    entries = document.get("profiles") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        raise CompareInputError(f"{index}: expected a 'profiles' list")
+        index = read_suite_index(directory)
+    except SuiteIndexError as exc:
+        raise CompareInputError(str(exc)) from None
     found: dict[str, Path] = {}
-    for position, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            raise CompareInputError(f"{index}: profile #{position} has no name")
-        name = str(entry["name"])
-        file_name = entry.get("summary_json") or f"{name}.summary.json"
-        key, repeat = name, 1
+    for item in index.entries:
+        key, repeat = item.name, 1
         while key in found:
             repeat += 1
-            key = f"{name}#{repeat}"
-        found[key] = directory / str(file_name)
+            key = f"{item.name}#{repeat}"
+        found[key] = item.summary_path
     return found

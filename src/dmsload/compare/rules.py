@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from dmsload.metrics.kinds import METRIC_NAME, TagSet
-from dmsload.metrics.thresholds import ThresholdError, parse_metric_selector
+from dmsload.metrics.thresholds import ThresholdError, parse_metric_selector, parse_percentile
 
 WILDCARD = "*"
 """A tag value in a rule's selector that means every value present in both runs."""
@@ -36,7 +36,6 @@ DEFAULT_SELECTOR = {"rate": "http_req_failed", "rps": "http_reqs", "count": "htt
 """The metric a rule without a selector is about, by stat; trend stats use http_req_duration."""
 DEFAULT_TREND = "http_req_duration"
 
-_PERCENTILE = re.compile(r"^p\(\s*(?P<pct>\d+(?:\.\d+)?|\.\d+)\s*\)$")
 _BARE_PERCENTILE = re.compile(r"^p(?P<pct>\d+(?:\.\d+)?)$")
 _CHANGE = re.compile(r"^(?P<sign>[+-])?(?P<number>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>%|ms|s|pp)?$")
 _STAT_OP_CHANGE = re.compile(r"^(?P<stat>[^<>=!]*?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<change>.*)$")
@@ -210,12 +209,10 @@ def _parse_stat(stat: str) -> str:
             "no stat before the operator; use avg, med, min, max, p(N), rate, rps or count"
         )
     if stat.startswith("p("):
-        match = _PERCENTILE.match(stat)
-        if match is None:
-            raise RuleError(f"malformed percentile {stat!r}: write p(N), 0 <= N <= 100")
-        pct = float(match["pct"])
-        if not 0 <= pct <= 100:
-            raise RuleError(f"percentile {pct:g} is outside 0..100")
+        try:
+            pct = float(parse_percentile(stat))
+        except ThresholdError as exc:
+            raise RuleError(str(exc)) from None
         return "med" if pct == 50 else f"p({pct:g})"
     if stat in TREND_STATS or stat in OTHER_STATS:
         return stat

@@ -7,13 +7,11 @@ milliseconds; `thresholds` maps each expression to True when it FAILED (k6's pol
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from dmsload.jsonfiles import write_json_atomically
 from dmsload.metrics.kinds import MetricKind, TagSet
 from dmsload.metrics.registry import MetricView, Registry
 from dmsload.metrics.sinks import RateSink
@@ -90,17 +88,6 @@ def k6_legacy_summary(
         entry = metrics.setdefault(key, {})
         entry.setdefault("thresholds", {})[result.threshold.source] = result.ok is False
     return {"root_group": _root_group(registry), "metrics": metrics}
-
-
-def write_json_atomically(path: Path, document: Any) -> None:
-    """Write JSON next to `path` and rename it into place, so readers never see half a file."""
-    data = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data + b"\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def write_k6_summary_export(

@@ -29,7 +29,7 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
 _EXPRESSION = re.compile(
     r"^\s*(?P<agg>[A-Za-z][A-Za-z0-9_.]*(?:\(\s*[^)]*\))?)\s*(?P<op>===|==|!=|<=|>=|<|>)\s*(?P<value>\S+)\s*$"
 )
-_PERCENTILE = re.compile(r"^p\(\s*(?P<pct>\d+(?:\.\d+)?)\s*\)$")
+_PERCENTILE = re.compile(r"^p\(\s*(?P<pct>\d+(?:\.\d+)?|\.\d+)\s*\)$")
 _AGGREGATIONS = ("avg", "min", "max", "med", "count", "rate", "value")
 
 ALLOWED: dict[MetricKind, tuple[str, ...]] = {
@@ -58,6 +58,16 @@ class Threshold:
         return _OPERATORS[self.operator](observed, self.value)
 
 
+def parse_percentile(text: str) -> str:
+    """The N of `p(N)` as written (0 <= N <= 100); ThresholdError naming what is wrong."""
+    match = _PERCENTILE.match(text)
+    if match is None:
+        raise ThresholdError(f"malformed percentile {text!r}: write p(N), 0 <= N <= 100")
+    if not 0 <= float(match["pct"]) <= 100:
+        raise ThresholdError(f"percentile {float(match['pct']):g} is outside 0..100")
+    return match["pct"]
+
+
 def parse_threshold(
     source: str, *, abort_on_fail: bool = False, delay_abort_eval_s: float | None = None
 ) -> Threshold:
@@ -69,13 +79,7 @@ def parse_threshold(
         )
     aggregation = match["agg"]
     if aggregation.startswith("p("):
-        pct_match = _PERCENTILE.match(aggregation)
-        if pct_match is None:
-            raise ThresholdError(f"malformed percentile {aggregation!r}: write p(N), 0 <= N <= 100")
-        pct = float(pct_match["pct"])
-        if not 0 <= pct <= 100:
-            raise ThresholdError(f"percentile {pct:g} is outside 0..100")
-        aggregation = f"p({pct_match['pct']})"
+        aggregation = f"p({parse_percentile(aggregation)})"
     elif aggregation not in _AGGREGATIONS:
         hint = ""
         if re.fullmatch(r"p\d+(?:\.\d+)?", aggregation):

@@ -3,13 +3,14 @@ systems list what failed. A threshold whose metric saw no samples is `skipped`."
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
+
+from dmsload.jsonfiles import write_bytes_atomically
 
 
 def _format_observed(value: float | None) -> str:
@@ -109,10 +110,4 @@ def _checks_suite(
 def write_junit(path: Path, root: ET.Element) -> None:
     """Write the XML atomically (UTF-8, with a declaration)."""
     ET.indent(root)
-    data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data + b"\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_bytes_atomically(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from hdrh.histogram import HdrHistogram
 
-from dmsload.metrics.export import metric_values, write_json_atomically
+from dmsload.jsonfiles import JsonFileError, read_json, write_json_atomically
+from dmsload.metrics.export import metric_values
 from dmsload.metrics.kinds import MetricKind, ValueType, make_tags
 from dmsload.metrics.registry import Registry
 from dmsload.metrics.sinks import (
@@ -196,11 +196,9 @@ class LoadedSummary:
 def load_summary(path: Path) -> LoadedSummary:
     """Read a summary JSON; SummaryFileError (naming the file) when it is not one."""
     try:
-        document = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise SummaryFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SummaryFileError(f"{path}: not JSON: {exc}") from None
+        document = read_json(path)
+    except JsonFileError as exc:
+        raise SummaryFileError(str(exc)) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         got = document.get("schema") if isinstance(document, dict) else type(document).__name__
         hint = ""

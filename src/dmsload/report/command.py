@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 import typer
 
+from dmsload.outputs.suite_index import SuiteEntry, SuiteIndexError, read_suite_index
 from dmsload.outputs.summary_json import LoadedSummary, SummaryFileError, load_summary
 from dmsload.report.html import SuiteProfile, SuiteResults, render_suite_html, render_summary_html
-
-SUITE_INDEX = "suite.json"
 
 
 class ReportInputError(ValueError):
@@ -32,43 +30,27 @@ def load_suite(directory: Path) -> SuiteResults:
     A profile whose summary is absent (an older suite without `summary_json`, and no
     `<name>.summary.json`) is kept with a note; one that is present but unreadable is an error.
     """
-    index = directory / SUITE_INDEX
-    if not index.is_file():
-        raise ReportInputError(
-            f"{directory}: a directory without {SUITE_INDEX}: not a `dmsload suite "
-            "--results-dir` directory"
-        )
     try:
-        document = orjson.loads(index.read_bytes())
-    except OSError as exc:
-        raise ReportInputError(f"{index}: cannot read it: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise ReportInputError(f"{index}: not JSON: {exc}") from None
-    entries = document.get("profiles") if isinstance(document, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise ReportInputError(f"{index}: expected an object with a 'profiles' list")
-    profiles = [_suite_profile(directory, index, entry) for entry in entries]
-    return SuiteResults(directory=directory, document=document, profiles=profiles)
+        index = read_suite_index(directory)
+    except SuiteIndexError as exc:
+        raise ReportInputError(str(exc)) from None
+    profiles = [_suite_profile(item) for item in index.entries]
+    return SuiteResults(directory=directory, document=index.document, profiles=profiles)
 
 
-def _suite_profile(directory: Path, index: Path, entry: dict[str, Any]) -> SuiteProfile:
-    name = entry.get("name")
-    named = entry.get("summary_json")
-    if named is not None and not isinstance(named, str):
-        raise ReportInputError(f"{index}: profile {name!r}: summary_json must be a file name")
-    if named is None and not isinstance(name, str):
-        return SuiteProfile(entry, None, "suite.json names no summary JSON for this profile")
-    path = directory / (named or f"{name}.summary.json")
-    if named is None and not path.is_file():
+def _suite_profile(item: SuiteEntry) -> SuiteProfile:
+    if not item.named and not item.summary_path.is_file():
         return SuiteProfile(
-            entry, None, f"no summary JSON ({path.name} is not in the results directory)"
+            item.entry,
+            None,
+            f"no summary JSON ({item.summary_path.name} is not in the results directory)",
         )
     try:
-        summary = load_summary(path)
+        summary = load_summary(item.summary_path)
     except SummaryFileError as exc:
         raise ReportInputError(str(exc)) from None
     check_summary(summary)
-    return SuiteProfile(entry, summary)
+    return SuiteProfile(item.entry, summary)
 
 
 def load_results(path: Path) -> LoadedSummary | SuiteResults:

@@ -219,7 +219,7 @@ def test_the_command_writes_a_self_contained_page(tmp_path: Path) -> None:
             lambda d: _write(d / "k6.json", b'{"root_group": {}, "metrics": {}}'),
             "this is a k6 --summary-export file",
         ),
-        (lambda d: d, "a directory without suite.json"),
+        (lambda d: d, "no suite.json (not a `dmsload suite --results-dir` directory)"),
         (
             lambda d: _write(d / "bad.json", orjson.dumps({"schema": "dmsload-summary/1"})),
             "bad.json: metrics: malformed",
