@@ -146,7 +146,7 @@ class Timeline:
         end = self.end_ns or max(self._buckets, default=0) * NS + self.start_ns
         seconds = max(1, math.ceil((end - self.start_ns) / NS))
         last_length = (end - self.start_ns) / NS - (seconds - 1)
-        columns: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+        columns: dict[str, list[Any]] = {name: [] for name in COLUMNS}
         vus: float | None = None
         vus_max: float | None = None
         for second in range(seconds):
@@ -186,7 +186,7 @@ _WATCHED = frozenset(
         "vus_max",
     }
 )
-_COLUMNS = (
+COLUMNS = (  # the summary JSON's `timeseries` keys besides `interval_s`
     "t",
     "length_s",
     "http_reqs",

@@ -24,26 +24,10 @@ from dmsload.outputs.summary_json import (
     registry_from,
     thresholds_document,
 )
+from dmsload.outputs.timeline import COLUMNS
 
 TREND_STATS = ("avg", "min", "med", "max", "p(90)", "p(95)", "p(99)")
-TIMESERIES_COLUMNS = (
-    "length_s",
-    "http_reqs",
-    "rps",
-    "failed",
-    "error_rate",
-    "status_429",
-    "status_5xx",
-    "iterations",
-    "dropped_iterations",
-    "vus",
-    "vus_max",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "cpu_percent",
-)
+TIMESERIES_COLUMNS = tuple(name for name in COLUMNS if name != "t")
 
 
 def timeseries(seconds: int, **columns: list[Any]) -> dict[str, Any]:
