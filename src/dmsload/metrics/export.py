@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from dmsload.jsonfiles import write_json_atomically
+from dmsload.metrics.checks import check_totals
 from dmsload.metrics.kinds import MetricKind, TagSet
 from dmsload.metrics.registry import MetricView, Registry
-from dmsload.metrics.sinks import RateSink
 from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext
 from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
 
@@ -43,18 +43,16 @@ def metric_values(view: MetricView, elapsed_s: float, trend_stats: Sequence[str]
 
 
 def _root_group(registry: Registry) -> dict[str, Any]:
-    checks: dict[str, dict[str, Any]] = {}
-    metric = registry.get("checks")
-    if metric is not None:
-        for tags, sink in metric.series.items():
-            assert isinstance(sink, RateSink)
-            name = dict(tags).get("check", "")
-            path = f"::{name}"
-            entry = checks.setdefault(
-                name, {"name": name, "path": path, "id": _group_id(path), "passes": 0, "fails": 0}
-            )
-            entry["passes"] += sink.trues
-            entry["fails"] += sink.samples - sink.trues
+    checks = {
+        name: {
+            "name": name,
+            "path": f"::{name}",
+            "id": _group_id(f"::{name}"),
+            "passes": passes,
+            "fails": fails,
+        }
+        for name, (passes, fails) in check_totals(registry).items()
+    }
     return {"name": "", "path": "", "id": _group_id(""), "groups": {}, "checks": checks}
 
 

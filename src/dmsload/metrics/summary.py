@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.text import Text
 
+from dmsload.metrics.checks import check_totals
 from dmsload.metrics.formatting import (
     format_aggregation,
     format_bytes,
@@ -17,7 +18,6 @@ from dmsload.metrics.formatting import (
 )
 from dmsload.metrics.kinds import MetricKind, TagSet, ValueType, make_tags
 from dmsload.metrics.registry import Metric, MetricView, Registry
-from dmsload.metrics.sinks import RateSink
 from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
 
 GROUPS = ("CUSTOM", "HTTP", "EXECUTION", "NETWORK")
@@ -144,16 +144,7 @@ def _threshold_lines(out: _Lines, registry: Registry, results: Sequence[Threshol
 
 
 def _check_lines(out: _Lines, registry: Registry, elapsed_s: float) -> None:
-    metric = registry.get("checks")
-    if metric is None or not metric.series:
-        return
-    by_name: dict[str, list[int]] = {}
-    for tags, sink in metric.series.items():
-        assert isinstance(sink, RateSink)
-        name = dict(tags).get("check", "")
-        counts = by_name.setdefault(name, [0, 0])
-        counts[0] += sink.trues
-        counts[1] += sink.samples - sink.trues
+    by_name = check_totals(registry)
     passes = sum(c[0] for c in by_name.values())
     fails = sum(c[1] for c in by_name.values())
     total = passes + fails
@@ -168,8 +159,7 @@ def _check_lines(out: _Lines, registry: Registry, elapsed_s: float) -> None:
         ]
     )
     out.blank()
-    for name in sorted(by_name):
-        ok, bad = by_name[name]
+    for name, (ok, bad) in by_name.items():
         line = Text(_INDENT)
         if bad == 0:
             line.append("✓ ", style=_OK)

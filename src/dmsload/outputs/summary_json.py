@@ -17,6 +17,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from dmsload.jsonfiles import JsonFileError, read_json, write_json_atomically
+from dmsload.metrics.checks import check_totals
 from dmsload.metrics.export import metric_values
 from dmsload.metrics.kinds import MetricKind, ValueType, make_tags
 from dmsload.metrics.registry import Registry
@@ -98,18 +99,9 @@ def thresholds_document(results: Sequence[ThresholdResult]) -> list[dict[str, An
 
 def checks_document(registry: Registry) -> list[dict[str, Any]]:
     """Each named check with its passes and fails, in name order."""
-    totals: dict[str, list[int]] = {}
-    metric = registry.get("checks")
-    if metric is not None:
-        for tags, sink in metric.series.items():
-            assert isinstance(sink, RateSink)
-            name = dict(tags).get("check", "")
-            entry = totals.setdefault(name, [0, 0])
-            entry[0] += sink.trues
-            entry[1] += sink.samples - sink.trues
     return [
         {"name": name, "passes": passes, "fails": fails}
-        for name, (passes, fails) in sorted(totals.items())
+        for name, (passes, fails) in check_totals(registry).items()
     ]
 
 
