@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -89,7 +90,7 @@ class Created:
         return path[-1], value
 
 
-class DmsWorkload(BaseWorkload):
+class DmsWorkload(BaseWorkload, ABC):
     """A DMS workload: connects in `prepare`, then `run`s each iteration; honors Retry-After
     and the think time after it."""
 
@@ -123,9 +124,9 @@ class DmsWorkload(BaseWorkload):
         if self._think_s > 0:
             await anyio.sleep(self._think_s)
 
+    @abstractmethod
     async def run(self, vu: VU) -> None:
         """The workload's own iteration."""
-        raise NotImplementedError
 
     # ---- data ----------------------------------------------------------------------------
     def data(self, vu: VU) -> DataGenerator:
