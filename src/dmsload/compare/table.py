@@ -21,11 +21,10 @@ from typing import Any
 
 from dmsload.compare.rules import WILDCARD, Judgement, Rule, RuleError, Unit, Verdict
 from dmsload.compare.rules import relative_change as _relative_change
-from dmsload.metrics.kinds import MetricKind, TagSet, ValueType, tags_match
+from dmsload.metrics.kinds import MetricKind, TagSet, ValueType, is_setup, tags_match
 from dmsload.metrics.registry import MetricView
 from dmsload.outputs.summary_json import LoadedSummary
 
-SETUP_SCENARIO = "setup"
 TREND_ROW_STATS = ("avg", "med", "p(95)", "p(99)")
 """The stats of every trend row (k6's `med` is p50)."""
 HEADLINE_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -224,18 +223,8 @@ def compare_summaries(
 
 def select(summary: LoadedSummary, metric: str, tags: TagSet) -> MetricView | None:
     """The (sub-)metric's view; a sub-metric leaves out setup unless it filters on scenario."""
-    found = summary.registry.get(metric)
-    if found is None:
-        return None
     skip_setup = bool(tags) and all(key != "scenario" for key, _ in tags)
-    sinks = [
-        sink
-        for series_tags, sink in found.series.items()
-        if tags_match(series_tags, tags) and not (skip_setup and _is_setup(series_tags))
-    ]
-    if not sinks:
-        return None
-    return MetricView(found, sinks)
+    return summary.registry.view(metric, tags, keep=_is_load if skip_setup else None)
 
 
 def stat_value(summary: LoadedSummary, metric: str, tags: TagSet, stat: str) -> float | None:
@@ -249,8 +238,8 @@ def stat_value(summary: LoadedSummary, metric: str, tags: TagSet, stat: str) -> 
     return view.value(stat, summary.elapsed_s)
 
 
-def _is_setup(tags: TagSet) -> bool:
-    return any(key == "scenario" and value == SETUP_SCENARIO for key, value in tags)
+def _is_load(tags: TagSet) -> bool:
+    return not is_setup(tags)
 
 
 def _kind_of(metric: str, sides: Iterable[LoadedSummary]) -> tuple[MetricKind, ValueType] | None:
@@ -332,7 +321,7 @@ def request_names(summary: LoadedSummary) -> set[str]:
     return {
         value
         for tags, _ in found.series.items()
-        if not _is_setup(tags)
+        if not is_setup(tags)
         for key, value in tags
         if key == "name"
     }
@@ -408,7 +397,7 @@ def _wildcard_values(
         return set()
     values = set()
     for tags, sink in found.series.items():
-        if sink.samples == 0 or _is_setup(tags) or not tags_match(tags, fixed):
+        if sink.samples == 0 or is_setup(tags) or not tags_match(tags, fixed):
             continue
         have = dict(tags)
         if all(key in have for key in wild):

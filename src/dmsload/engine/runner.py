@@ -33,6 +33,7 @@ from dmsload.metrics import (
     define_builtin_metrics,
     make_tags,
 )
+from dmsload.metrics.kinds import SETUP_SCENARIO
 from dmsload.outputs.base import Output, OutputReport
 from dmsload.outputs.session import OutputSession
 from dmsload.outputs.timeline import Timeline
@@ -215,14 +216,14 @@ class Runner:
     async def _prepare(self) -> None:
         """Every workload's `prepare`, in profile order, before the clock starts (k6's
         setup()); their requests are recorded with `scenario=setup`."""
-        tags = {**self.profile.tags, "scenario": "setup"}
+        tags = {**self.profile.tags, "scenario": SETUP_SCENARIO}
         recorder = RequestRecorder(self.registry, self.metrics, tags)
         http = HttpClient(
             recorder,
             ssl_context=shared_ssl_context(verify=not self.options.insecure),
             timeout_s=self.profile.request_timeout_ns / NS_PER_S,
         )
-        vu = VU(0, 0, "setup", http, self.registry, self.metrics.checks, tags)
+        vu = VU(0, 0, SETUP_SCENARIO, http, self.registry, self.metrics.checks, tags)
         try:
             for workload in self._workloads:
                 await workload.prepare(vu)
@@ -336,6 +337,7 @@ class Runner:
                     await self.outputs.finish(streams)
         results = self.engine.evaluate(self.registry, elapsed)
         warnings = [w for rt in self._runtimes for w in rt.warnings]
+        session = self.dms.started
         if self._log.suppressed:
             warnings.append(f"{self._log.suppressed} log lines were suppressed (rate limit)")
         return RunResult(
@@ -351,8 +353,8 @@ class Runner:
             scenario_names=[rt.name for rt in self._runtimes],
             error=error,
             run_id=self.run_data.run_id,
-            discovery=dict(session.discovery) if (session := self.dms.started) else None,
-            data_api_url=session.data_api_url if (session := self.dms.started) else None,
+            discovery=None if session is None else dict(session.discovery),
+            data_api_url=None if session is None else session.data_api_url,
             timeline=None if self.outputs.timeline is None else self.outputs.timeline.to_json(),
             outputs=self.outputs.reports(),
         )

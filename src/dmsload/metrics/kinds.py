@@ -34,6 +34,15 @@ class ValueType(StrEnum):
     DATA = "data"
 
 
+SETUP_SCENARIO = "setup"
+"""The `scenario` tag of the requests workloads send before the load starts (k6's setup())."""
+
+
+def is_setup(tags: TagSet) -> bool:
+    """Whether a series belongs to the pre-load setup requests."""
+    return any(key == "scenario" and value == SETUP_SCENARIO for key, value in tags)
+
+
 def make_tags(tags: Mapping[str, str]) -> TagSet:
     """The canonical, hashable form of a tag mapping."""
     return tuple(sorted((str(key), str(value)) for key, value in tags.items()))

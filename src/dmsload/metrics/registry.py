@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from dmsload.metrics.kinds import (
@@ -235,9 +235,13 @@ class Registry:
                 yield metric, tags, sink
 
     def view(
-        self, name: str, tag_filter: TagSet | Mapping[str, str] | None = None
+        self,
+        name: str,
+        tag_filter: TagSet | Mapping[str, str] | None = None,
+        keep: Callable[[TagSet], bool] | None = None,
     ) -> MetricView | None:
-        """The metric or sub-metric `name{tag_filter}`; None if nothing matched yet."""
+        """The metric or sub-metric `name{tag_filter}`, over the series `keep` accepts (all by
+        default); None if nothing matched yet."""
         metric = self._metrics.get(name)
         if metric is None:
             return None
@@ -245,7 +249,11 @@ class Registry:
             tag_filter = ()
         elif isinstance(tag_filter, Mapping):
             tag_filter = make_tags(tag_filter)
-        sinks = [sink for tags, sink in metric.series.items() if tags_match(tags, tag_filter)]
+        sinks = [
+            sink
+            for tags, sink in metric.series.items()
+            if tags_match(tags, tag_filter) and (keep is None or keep(tags))
+        ]
         if not sinks:
             return None
         return MetricView(metric, sinks)

@@ -17,13 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from dmsload.metrics.kinds import TagSet, ValueType, tags_match
+from dmsload.metrics.kinds import SETUP_SCENARIO, TagSet, ValueType, tags_match
 from dmsload.metrics.registry import MetricView, Registry
 from dmsload.metrics.sinks import CounterSink, RateSink, Sink
 from dmsload.metrics.thresholds import ThresholdError, parse_metric_selector, parse_threshold
 from dmsload.outputs.summary_json import LoadedSummary
 
-SETUP_SCENARIO = "setup"
 """The `scenario` tag of the requests a profile's setup sends before the load starts."""
 
 NO_PROBLEMS = "No problems found: every rule the report knows about came out clean."
@@ -60,15 +59,7 @@ def view_where(
 ) -> MetricView | None:
     """The metric `name` aggregated over the series matching `tag_filter` that `keep` accepts;
     None when no series qualifies."""
-    metric = registry.get(name)
-    if metric is None:
-        return None
-    sinks = [
-        sink
-        for tags, sink in metric.series.items()
-        if tags_match(tags, tag_filter) and keep(dict(tags))
-    ]
-    return MetricView(metric, sinks) if sinks else None
+    return registry.view(name, tag_filter, keep=lambda tags: keep(dict(tags)))
 
 
 def group_by_tag(
