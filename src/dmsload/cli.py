@@ -210,7 +210,7 @@ def run(
         insecure=insecure,
         run_data=run_data,
         connection=target.connection,
-        outputs=open_outputs_or_exit(out, loaded, run_data.run_id),
+        outputs=open_outputs_or_exit(out, loaded),
         timeline=summary_json is not None,
     )
     if target.sandbox is None:

@@ -262,11 +262,9 @@ JunitOpt = Annotated[
 ]
 
 
-def open_outputs_or_exit(
-    arguments: list[str] | None, profile: Profile, run_id: str
-) -> list[Output]:
+def open_outputs_or_exit(arguments: list[str] | None, profile: Profile) -> list[Output]:
     """Parse and open every `--out`; exit 2 with one line naming the bad one."""
-    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds, run_id=run_id)
+    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds)
     outputs: list[Output] = []
     try:
         for argument in arguments or []:

@@ -13,7 +13,11 @@ from rich.console import Console
 from dmsload.engine.runner import ExitCode, RunResult
 from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
 from dmsload.outputs.junit import junit_document, write_junit
-from dmsload.outputs.summary_json import write_summary_json
+from dmsload.outputs.summary_json import (
+    checks_document,
+    thresholds_document,
+    write_summary_json,
+)
 from dmsload.profile import Profile
 from dmsload.run_summary import summary_document
 
@@ -68,20 +72,18 @@ def write_exports(
             options.summary_export,
             lambda path: write_k6_summary_export(path, result.registry, result.thresholds, ctx),
         )
-    if options.summary_json is None and options.junit is None:
-        return ok
-    document = summary_document(result, profile, ctx)
     if options.summary_json is not None:
+        document = summary_document(result, profile, ctx)
         ok &= _write(
             "--summary-json",
             options.summary_json,
             lambda path: write_summary_json(path, document),
         )
     if options.junit is not None:
-        tree = junit_document(
+        tree = junit_document(  # from the verdicts alone: no histogram is encoded for it
             suite_name=f"dmsload.{profile.name}",
-            thresholds=document["thresholds"],
-            checks=document["checks"],
+            thresholds=thresholds_document(result.thresholds),
+            checks=checks_document(result.registry),
             elapsed_s=result.elapsed_s,
             started_at=result.started_at,
         )

@@ -193,7 +193,7 @@ class Suite:
         total = len(self.profiles)
         self.echo(f"\n━━ profile {index + 1}/{total}: {item.name} ({item.path})")
         run_data = RunData.create(seed=self.options.seed, salt=item.name)
-        run_options = _with_run_data(self.options.run_options, run_data)
+        run_options = replace(self.options.run_options, run_data=run_data, timeline=True)
         results = self.options.results_dir
         names = ProfileFiles.of(item.name)
         report = ReportOptions(
@@ -203,7 +203,7 @@ class Suite:
             summary_mode=self.options.report.summary_mode,
             no_color=self.options.report.no_color,
         )
-        result = run_profile(item.profile, replace(run_options, timeline=True))
+        result = run_profile(item.profile, run_options)
         code = report_run(result, item.profile, report)
         outcome = outcome_of(item.name, item.path, result, code)
         outcome.files = names
@@ -220,10 +220,6 @@ class Suite:
         write_json_atomically(self.options.results_dir / "suite.json", document)
         overview = f"### dmsload suite\n\n{overview_markdown(self.outcomes, self.not_run)}"
         write_bytes_atomically(self.options.results_dir / "overview.md", overview.encode())
-
-
-def _with_run_data(options: RunOptions, run_data: RunData) -> RunOptions:
-    return replace(options, run_data=run_data)
 
 
 _OVERVIEW_HEADER = (

@@ -33,7 +33,6 @@ class EmbeddedSandbox:
     """DMS routes: `http://127.0.0.1:PORT`."""
     cms_url: str
     """Configuration Service routes: `http://127.0.0.1:PORT/config`."""
-    log_path: Path
 
 
 def free_loopback_port() -> int:
@@ -120,7 +119,7 @@ def embedded_sandbox(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log_path)
-        yield EmbeddedSandbox(base_url=base_url, cms_url=f"{base_url}/config", log_path=log_path)
+        yield EmbeddedSandbox(base_url=base_url, cms_url=f"{base_url}/config")
     finally:
         try:
             _stop(process)

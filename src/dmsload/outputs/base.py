@@ -27,7 +27,6 @@ class OutputContext:
 
     clock: Clock
     thresholds: Mapping[str, Sequence[Threshold]] = field(default_factory=dict)
-    run_id: str = ""
 
 
 @dataclass(frozen=True)
