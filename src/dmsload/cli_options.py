@@ -150,6 +150,7 @@ class SummaryMode(enum.StrEnum):
 
     COMPACT = "compact"
     FULL = "full"
+    LEGACY = "legacy"
 
 
 DmsUrlOpt = Annotated[
@@ -254,6 +255,14 @@ SummaryJsonOpt = Annotated[
         "--summary-json",
         help="Write dmsload's full summary (histograms, time series, manifest) here: "
         "the input of `dmsload report` and `dmsload compare`.",
+    ),
+]
+K6SummaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--k6-summary",
+        help="Write the data k6 passes to handleSummary() here (for k6-html-reporter, "
+        "k6-junit and other handleSummary tools).",
     ),
 ]
 JunitOpt = Annotated[
