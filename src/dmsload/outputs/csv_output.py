@@ -3,7 +3,9 @@
 Columns as k6 writes them: `metric_name,timestamp,metric_value`, one column per k6 system tag
 (sorted), then `extra_tags` (every other tag as `key=value&key=value`) and `metadata`. The
 timestamp is Unix seconds unless `DMSLOAD_CSV_TIME_FORMAT` (or k6's `K6_CSV_TIME_FORMAT`) says
-`unix_milli`, `unix_micro`, `unix_nano`, `rfc3339` or `rfc3339_nano`. `FILE.gz` is gzipped.
+`unix_milli`, `unix_micro`, `unix_nano`, `rfc3339` or `rfc3339_nano`. Values are in display
+units (ms to the nanosecond for timings); whole numbers are written as integers (`1`, where k6
+writes `1.000000`: both read as the same number). `FILE.gz` is gzipped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from dmsload.metrics.kinds import TagSet
+from dmsload.metrics.numbers import k6_text
 from dmsload.outputs.base import OutputError
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
@@ -96,7 +99,7 @@ class CsvOutput(FileOutput):
         offset = self.ctx.clock.offset_ns
         fmt = self._format_time
         rows = [
-            [metric.name, fmt(t_ns + offset), repr(value), *self._cells(tags)]
+            [metric.name, fmt(t_ns + offset), k6_text(value), *self._cells(tags)]
             for t_ns, metric, tags, value in batch
         ]
         return _rows(rows)
