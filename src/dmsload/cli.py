@@ -19,6 +19,7 @@ from dmsload.cli_options import (
     IterationsOpt,
     JunitOpt,
     K6SummaryOpt,
+    K6TagsOpt,
     OutOpt,
     ProfileArg,
     RunIdOpt,
@@ -119,6 +120,7 @@ def run(
     k6_summary: K6SummaryOpt = None,
     junit: JunitOpt = None,
     out: OutOpt = None,
+    k6_tags: K6TagsOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     verbose: Annotated[
         bool,
@@ -215,7 +217,7 @@ def run(
         insecure=insecure,
         run_data=run_data,
         connection=target.connection,
-        outputs=open_outputs_or_exit(out, loaded),
+        outputs=open_outputs_or_exit(out, loaded, k6_tags),
         timeline=summary_json is not None,
     )
     if target.sandbox is None:

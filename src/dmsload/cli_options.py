@@ -14,7 +14,7 @@ import typer
 from dmsload.dms.sandbox_target import SandboxTarget, plan_sandbox_target
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
-from dmsload.outputs.base import Output, OutputContext, OutputError
+from dmsload.outputs.base import DMSLOAD_TAGS, Output, OutputContext, OutputError
 from dmsload.outputs.spec import parse_output
 from dmsload.outputs.tap import Clock
 from dmsload.profile import (
@@ -271,9 +271,22 @@ JunitOpt = Annotated[
 ]
 
 
-def open_outputs_or_exit(arguments: list[str] | None, profile: Profile) -> list[Output]:
+K6TagsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--k6-tags",
+        help="Streams (--out) carry k6's tags only: leave out dmsload's own `operation` and "
+        "`resource` tags.",
+    ),
+]
+
+
+def open_outputs_or_exit(
+    arguments: list[str] | None, profile: Profile, k6_tags: bool = False
+) -> list[Output]:
     """Parse and open every `--out`; exit 2 with one line naming the bad one."""
-    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds)
+    drop = DMSLOAD_TAGS if k6_tags else frozenset()
+    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds, drop_tags=drop)
     outputs: list[Output] = []
     try:
         for argument in arguments or []:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 
 from dmsload.metrics.kinds import TagSet
 from dmsload.metrics.numbers import k6_text
-from dmsload.outputs.base import OutputError
+from dmsload.outputs.base import OutputError, kept_tags
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
 from dmsload.outputs.timestamps import Rfc3339
@@ -87,8 +87,9 @@ class CsvOutput(FileOutput):
     def _cells(self, tags: TagSet) -> list[str]:
         cells = self._tag_cells.get(tags)
         if cells is None:
-            values = dict(tags)
-            extra = "&".join(f"{key}={value}" for key, value in tags if key not in SYSTEM_TAGS)
+            shown = kept_tags(tags, self.ctx.drop_tags)
+            values = dict(shown)
+            extra = "&".join(f"{key}={value}" for key, value in shown if key not in SYSTEM_TAGS)
             cells = [values.get(tag, "") for tag in SYSTEM_TAGS] + [extra, ""]
             if len(self._tag_cells) < 200_000:
                 self._tag_cells[tags] = cells

@@ -19,6 +19,7 @@ from dmsload.metrics.kinds import TagSet
 from dmsload.metrics.registry import Metric
 from dmsload.metrics.summary import EXPECTED_SUBMETRIC
 from dmsload.metrics.thresholds import parse_metric_selector
+from dmsload.outputs.base import kept_tags
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
 
@@ -80,7 +81,7 @@ class JsonOutput(FileOutput):
         if suffix is None:
             suffix = (
                 b',"tags":'
-                + orjson.dumps(dict(tags))
+                + orjson.dumps(dict(kept_tags(tags, self.ctx.drop_tags)))
                 + b'},"metric":'
                 + orjson.dumps(metric.name)
                 + b"}\n"
