@@ -97,7 +97,8 @@ class RequestRecorder:
         """The tag set of one request sample, cached by its parts.
 
         As k6: `url` is the request's name (k6 replaces the URL by the `name` tag, and `name`
-        defaults to the URL), and `proto` is `HTTP/1.1` when a response came.
+        defaults to the URL) unless a `url` tag was given, and `proto` is `HTTP/1.1` when a
+        response came.
         """
         extra_key = tuple(extra.items()) if extra else ()
         key = (method, name, status, expected, error, extra_key)
@@ -109,10 +110,10 @@ class RequestRecorder:
             merged.update(
                 method=method,
                 name=name,
-                url=name,
                 status=str(status),
                 expected_response="true" if expected else "false",
             )
+            merged.setdefault("url", name)  # a `url` tag the profile or workload gave wins
             if status:
                 merged["proto"] = PROTO
             if error:

@@ -52,7 +52,7 @@ def files(echo: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Files
                 "api": {
                     "executor": "constant-vus",
                     "vus": 2,
-                    "duration": "1500ms",
+                    "duration": "2500ms",  # `vus` sampled at 1 s and 2 s, while both run
                     "workload": "http",
                     "options": {"url": echo.url + "/x", "expect_status": 200, "name": "list"},
                 }
