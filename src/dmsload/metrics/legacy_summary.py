@@ -3,8 +3,8 @@
 Laid out as k6's legacy `summary.js` prints it: the `execution`/`script`/`output` banner lines,
 the checks (`✓ name`, or `✗ name` and `↳  0% — ✓ 0 / ✗ 34`), then every metric by name on a
 dotted line, with `✓`/`✗` before a metric or sub-metric that has thresholds (✗ when one of them
-failed; no data counts as passed, as in k6) and `{ expected_response:true }` under
-`http_req_duration`. Checked against k6's own output (tests/data/k6/legacy-summary.txt).
+failed; no data counts as passed, as in k6, and shows zeros) and `{ expected_response:true }`
+under `http_req_duration`. Checked against k6's own output (tests/data/k6/legacy-summary.txt).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dmsload.metrics.checks import check_totals
 from dmsload.metrics.formatting import format_bytes
 from dmsload.metrics.kinds import MetricKind, TagSet, ValueType
 from dmsload.metrics.registry import Metric, MetricView, Registry
-from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext
+from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext, no_data_notes
 from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
 
 _OK, _BAD, _NOTE = "green", "red", "yellow"
@@ -78,8 +78,21 @@ class _Row:
     cells: list[str]
 
 
-def _cells(view: MetricView, ctx: SummaryContext) -> tuple[bool, list[str]]:
-    metric = view.metric
+def _empty_cells(metric: Metric, ctx: SummaryContext) -> tuple[bool, list[str]]:
+    """The cells of a thresholded (sub-)metric that saw no sample: zeros, as k6 shows it."""
+    zero = _value(0.0, metric.contains)
+    if metric.kind is MetricKind.TREND:
+        return True, [f"{stat}={'0' if stat == 'count' else zero}" for stat in ctx.trend_stats]
+    if metric.kind is MetricKind.COUNTER:
+        return False, [zero, f"{zero}/s"]
+    if metric.kind is MetricKind.RATE:
+        return False, ["0.00%", "0 out of 0"]
+    return False, [zero, f"min={zero}", f"max={zero}"]
+
+
+def _cells(view: MetricView | None, metric: Metric, ctx: SummaryContext) -> tuple[bool, list[str]]:
+    if view is None or view.count == 0:
+        return _empty_cells(metric, ctx)
     kind, contains = metric.kind, metric.contains
     if kind is MetricKind.TREND:
         cells = []
@@ -128,16 +141,17 @@ def _rows(
     rows: list[_Row] = []
     for metric in registry.metrics():
         view = registry.view(metric.name)
-        if view is None or view.count == 0:
+        empty = view is None or view.count == 0
+        if empty and (metric.name, ()) not in verdicts:
             continue
-        trend, cells = _cells(view, ctx)
+        trend, cells = _cells(view, metric, ctx)
         rows.append(_Row(metric.name, False, verdicts.get((metric.name, ())), trend, cells))
         for tags in _submetrics(metric, verdicts):
             sub = registry.view(metric.name, tags)
-            if sub is None or sub.count == 0:
-                continue
+            if (sub is None or sub.count == 0) and (metric.name, tags) not in verdicts:
+                continue  # the expected_response sub-metric, when no response was expected
             label = "{ " + ", ".join(f"{key}:{value}" for key, value in tags) + " }"
-            trend, cells = _cells(sub, ctx)
+            trend, cells = _cells(sub, metric, ctx)
             rows.append(_Row(label, True, verdicts.get((metric.name, tags)), trend, cells))
     return rows
 
@@ -207,7 +221,7 @@ def legacy_summary_lines(
         lines += [*checks, Text("")]
     lines += _metric_lines(_rows(registry, results, ctx))
     lines.append(Text(""))
-    notes = list(ctx.notes)
+    notes = list(ctx.notes) + no_data_notes(results)
     if notes:
         lines += [Text(f"     ! {note}", style=_NOTE) for note in notes]
         lines.append(Text(""))

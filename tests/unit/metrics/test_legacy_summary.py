@@ -47,6 +47,7 @@ def _legacy_text() -> list[str]:
             "http_req_duration{name:list}": [parse_threshold("max<5000")],
             "http_req_failed": [parse_threshold("rate<0.9")],
             "checks": [parse_threshold("rate>0.5")],
+            "http_req_duration{scenario:nosuch}": [parse_threshold("p(99)<100")],
         }
     )
     results = engine.evaluate(registry, 2.0)
@@ -101,6 +102,13 @@ def test_the_layout_is_k6s() -> None:
     colons = {line.index("..: ") for line in text if DOTTED.match(line)}
     assert len(colons) == 1  # one column, as k6 pads the names
     assert list(rows)[-1] == "vus_max"  # k6-to-junit ends a test at the vus_max line
+    # a threshold with no data passes, as in k6, and the notes say so
+    assert rows["{ scenario:nosuch }"]["lead"] == "     ✓ "
+    assert rows["{ scenario:nosuch }"]["rest"].split()[:2] == ["avg=0s", "min=0s"]
+    assert (
+        "     ! threshold http_req_duration{scenario:nosuch} 'p(99)<100' saw no samples: "
+        "reported as no data, not as passed"
+    ) in text
 
 
 def test_every_dotted_line_is_built_like_one_of_k6s() -> None:
