@@ -176,6 +176,8 @@ def run(
       dmsload run profiles/smoke.toml --sandbox
 
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
+
+      dmsload run profiles/smoke.toml --sandbox --k6-summary k6.json --summary-mode legacy
     """
     run_data = _run_data(seed, run_id)
     writable_or_exit("--summary-export", summary_export)
