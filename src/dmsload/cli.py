@@ -18,6 +18,8 @@ from dmsload.cli_options import (
     EnvOpt,
     IterationsOpt,
     JunitOpt,
+    K6SummaryOpt,
+    K6TagsOpt,
     OutOpt,
     ProfileArg,
     RunIdOpt,
@@ -115,8 +117,10 @@ def run(
         typer.Option("--summary-export", help="Write k6's JSON summary (legacy shape) here."),
     ] = None,
     summary_json: SummaryJsonOpt = None,
+    k6_summary: K6SummaryOpt = None,
     junit: JunitOpt = None,
     out: OutOpt = None,
+    k6_tags: K6TagsOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     verbose: Annotated[
         bool,
@@ -129,7 +133,8 @@ def run(
         SummaryMode,
         typer.Option(
             "--summary-mode",
-            help="compact (k6's default) or full: every metric, and a section per scenario.",
+            help="compact (k6's default); full: every metric, and a section per scenario; "
+            "legacy: k6's v0.x text summary, for text scrapers such as k6-to-junit.",
         ),
     ] = SummaryMode.COMPACT,
     insecure: Annotated[
@@ -171,10 +176,13 @@ def run(
       dmsload run profiles/smoke.toml --sandbox
 
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
+
+      dmsload run profiles/smoke.toml --sandbox --k6-summary k6.json --summary-mode legacy
     """
     run_data = _run_data(seed, run_id)
     writable_or_exit("--summary-export", summary_export)
     writable_or_exit("--summary-json", summary_json)
+    writable_or_exit("--k6-summary", k6_summary)
     writable_or_exit("--junit", junit)
     target = target_or_exit(
         sandbox=sandbox,
@@ -200,6 +208,7 @@ def run(
     report = ReportOptions(
         summary_export=summary_export,
         summary_json=summary_json,
+        k6_summary=k6_summary,
         junit=junit,
         summary_mode=summary_mode.value,
         no_color=no_color,
@@ -210,7 +219,7 @@ def run(
         insecure=insecure,
         run_data=run_data,
         connection=target.connection,
-        outputs=open_outputs_or_exit(out, loaded),
+        outputs=open_outputs_or_exit(out, loaded, k6_tags),
         timeline=summary_json is not None,
     )
     if target.sandbox is None:

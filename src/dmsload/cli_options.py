@@ -14,7 +14,7 @@ import typer
 from dmsload.dms.sandbox_target import SandboxTarget, plan_sandbox_target
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
-from dmsload.outputs.base import Output, OutputContext, OutputError
+from dmsload.outputs.base import DMSLOAD_TAGS, Output, OutputContext, OutputError
 from dmsload.outputs.spec import parse_output
 from dmsload.outputs.tap import Clock
 from dmsload.profile import (
@@ -150,6 +150,7 @@ class SummaryMode(enum.StrEnum):
 
     COMPACT = "compact"
     FULL = "full"
+    LEGACY = "legacy"
 
 
 DmsUrlOpt = Annotated[
@@ -256,15 +257,36 @@ SummaryJsonOpt = Annotated[
         "the input of `dmsload report` and `dmsload compare`.",
     ),
 ]
+K6SummaryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--k6-summary",
+        help="Write the data k6 passes to handleSummary() here (for k6-html-reporter, "
+        "k6-junit and other handleSummary tools).",
+    ),
+]
 JunitOpt = Annotated[
     Path | None,
     typer.Option("--junit", help="Write JUnit XML: a test case per threshold and per check."),
 ]
 
 
-def open_outputs_or_exit(arguments: list[str] | None, profile: Profile) -> list[Output]:
+K6TagsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--k6-tags",
+        help="Streams (--out) carry k6's tags only: leave out dmsload's own `operation` and "
+        "`resource` tags.",
+    ),
+]
+
+
+def open_outputs_or_exit(
+    arguments: list[str] | None, profile: Profile, k6_tags: bool = False
+) -> list[Output]:
     """Parse and open every `--out`; exit 2 with one line naming the bad one."""
-    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds)
+    drop = DMSLOAD_TAGS if k6_tags else frozenset()
+    ctx = OutputContext(clock=Clock.now(), thresholds=profile.thresholds, drop_tags=drop)
     outputs: list[Output] = []
     try:
         for argument in arguments or []:

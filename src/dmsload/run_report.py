@@ -12,6 +12,8 @@ from rich.console import Console
 
 from dmsload.engine.runner import ExitCode, RunResult
 from dmsload.metrics import SummaryContext, render_summary, write_k6_summary_export
+from dmsload.metrics.k6_summary import K6SummaryOptions, write_k6_summary
+from dmsload.metrics.legacy_summary import legacy_summary_lines
 from dmsload.outputs.junit import junit_document, write_junit
 from dmsload.outputs.summary_json import (
     checks_document,
@@ -29,6 +31,7 @@ class ReportOptions:
     summary_export: Path | None = None
     summary_json: Path | None = None
     junit: Path | None = None
+    k6_summary: Path | None = None
     summary_mode: str = "compact"
     no_color: bool = False
 
@@ -72,6 +75,19 @@ def write_exports(
             options.summary_export,
             lambda path: write_k6_summary_export(path, result.registry, result.thresholds, ctx),
         )
+    if options.k6_summary is not None:
+        k6_options = K6SummaryOptions(
+            no_color=options.no_color,
+            stdout_tty=sys.stdout.isatty(),
+            stderr_tty=sys.stderr.isatty(),
+        )
+        ok &= _write(
+            "--k6-summary",
+            options.k6_summary,
+            lambda path: write_k6_summary(
+                path, result.registry, result.thresholds, ctx, k6_options
+            ),
+        )
     if options.summary_json is not None:
         document = summary_document(result, profile, ctx)
         ok &= _write(
@@ -105,7 +121,18 @@ def report_run(result: RunResult, profile: Profile, options: ReportOptions) -> E
     ctx = summary_context(result, profile, options.summary_mode)
     exported = write_exports(result, profile, ctx, options)
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
-    render_summary(result.registry, result.thresholds, ctx, console)
+    if options.summary_mode == "legacy":
+        lines = legacy_summary_lines(
+            result.registry,
+            result.thresholds,
+            ctx,
+            script=str(profile.source or profile.name),
+            outputs=[output.label for output in result.outputs],
+        )
+        for line in lines:
+            console.print(line)
+    else:
+        render_summary(result.registry, result.thresholds, ctx, console)
     code = result.exit_code
     if not exported and code == ExitCode.OK:
         code = ExitCode.CANNOT_PROCEED

@@ -62,11 +62,18 @@ class ProfileFiles:
     k6_summary: str
     summary_json: str
     junit: str
+    summary_export: str
 
     @classmethod
     def of(cls, name: str) -> ProfileFiles:
-        """`<name>.k6-summary.json`, `<name>.summary.json` and `<name>.junit.xml`."""
-        return cls(f"{name}.k6-summary.json", f"{name}.summary.json", f"{name}.junit.xml")
+        """`<name>.k6-summary.json` (k6's handleSummary() data), `<name>.summary.json`,
+        `<name>.junit.xml` and `<name>.summary-export.json` (k6's legacy export)."""
+        return cls(
+            f"{name}.k6-summary.json",
+            f"{name}.summary.json",
+            f"{name}.junit.xml",
+            f"{name}.summary-export.json",
+        )
 
 
 @dataclass
@@ -93,6 +100,7 @@ class ProfileOutcome:
             "summary": None if self.files is None else self.files.k6_summary,
             "summary_json": None if self.files is None else self.files.summary_json,
             "junit": None if self.files is None else self.files.junit,
+            "summary_export": None if self.files is None else self.files.summary_export,
             "exit_code": int(self.exit_code),
             "elapsed_s": round(self.elapsed_s, 3),
             "http_reqs": self.requests,
@@ -197,7 +205,8 @@ class Suite:
         results = self.options.results_dir
         names = ProfileFiles.of(item.name)
         report = ReportOptions(
-            summary_export=results / names.k6_summary,
+            summary_export=results / names.summary_export,
+            k6_summary=results / names.k6_summary,
             summary_json=results / names.summary_json,
             junit=results / names.junit,
             summary_mode=self.options.report.summary_mode,

@@ -127,7 +127,8 @@ def suite(
         bool, typer.Option("--no-color", help="Plain summaries for CI logs.")
     ] = False,
     summary_mode: Annotated[
-        SummaryMode, typer.Option("--summary-mode", help="compact or full summaries.")
+        SummaryMode,
+        typer.Option("--summary-mode", help="compact, full or legacy (k6 v0.x) summaries."),
     ] = SummaryMode.COMPACT,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")

@@ -20,7 +20,7 @@ import anyio
 import orjson
 
 from dmsload.dms.resources import resource_path
-from dmsload.dms.session import DmsSession
+from dmsload.dms.session import TOKEN_SCENARIO, DmsSession
 from dmsload.http import HttpClient, HttpResponse
 from dmsload.metrics import MetricKind, ValueType
 
@@ -148,6 +148,7 @@ class DmsCalls:
         content = None if body is None else orjson.dumps(body)
         client = http or vu.http
         tokens = self.session.tokens
+        TOKEN_SCENARIO.set(vu.scenario)  # this VU task's own context: tags its token requests
         token = await tokens.token()
         response = await _request(client, method, url, route, token, content, params)
         if response.status == 401 and "invalid_token" in response.headers.get(

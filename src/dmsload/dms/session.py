@@ -8,6 +8,7 @@ DMS (the generic `http` workload) never create it, so they need no credentials.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,6 +18,7 @@ import httpx
 from dmsload.dms.data import RunData
 from dmsload.dms.resources import PROJECT_NAMESPACE
 from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
+from dmsload.metrics.kinds import SETUP_SCENARIO
 
 if TYPE_CHECKING:
     from dmsload.dms.auth import TokenProvider
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 AUTH_TOKEN_DURATION = "auth_token_duration"
 AUTH_TOKEN_REQUESTS = "auth_token_requests"
 MAX_BLOCK_PROBES = 50
+TOKEN_SCENARIO: ContextVar[str] = ContextVar("dmsload_token_scenario", default=SETUP_SCENARIO)
+"""The scenario of the task asking for a token (set per VU request): the `scenario` tag of the
+`auth_token_*` samples. A background refresh inherits it from the request that started it; the
+first token, fetched before the load starts, is `setup`'s."""
 
 
 class TokenSource(Protocol):
@@ -89,7 +95,7 @@ class DmsConnector:
         return self._session
 
     def _record_token_request(self, duration_ms: float, status: int) -> None:
-        tags = make_tags({"status": str(status)})
+        tags = make_tags({"status": str(status), "scenario": TOKEN_SCENARIO.get()})
         self.registry.add(self._token_duration, duration_ms, tags)
         self.registry.add(self._token_requests, 1.0, tags)
 

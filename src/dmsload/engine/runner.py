@@ -33,7 +33,7 @@ from dmsload.metrics import (
     define_builtin_metrics,
     make_tags,
 )
-from dmsload.metrics.kinds import SETUP_SCENARIO
+from dmsload.metrics.kinds import GROUP_TAG, SETUP_SCENARIO
 from dmsload.outputs.base import Output, OutputReport
 from dmsload.outputs.session import OutputSession
 from dmsload.outputs.timeline import Timeline
@@ -184,7 +184,7 @@ class Runner:
         vu_ids = itertools.count(1)
         runtimes = []
         for name, scenario in self.profile.scenarios.items():
-            tags = {**self.profile.tags, **scenario.config.tags, "scenario": name}
+            tags = {**self.profile.tags, **scenario.config.tags, "scenario": name, GROUP_TAG: ""}
             recorder = RequestRecorder(
                 self.registry,
                 self.metrics,
@@ -216,7 +216,7 @@ class Runner:
     async def _prepare(self) -> None:
         """Every workload's `prepare`, in profile order, before the clock starts (k6's
         setup()); their requests are recorded with `scenario=setup`."""
-        tags = {**self.profile.tags, "scenario": SETUP_SCENARIO}
+        tags = {**self.profile.tags, "scenario": SETUP_SCENARIO, GROUP_TAG: ""}
         recorder = RequestRecorder(self.registry, self.metrics, tags)
         http = HttpClient(
             recorder,
@@ -330,8 +330,7 @@ class Runner:
                 elapsed = self.elapsed_s()
                 if printer is not None and self._start_ns:
                     printer.draw(max(elapsed % 1.0, 0.001), perf_counter_ns() - self._start_ns)
-                # the final gauges
-                self.registry.add(self.metrics.vus, 0.0, make_tags({}))
+                # no closing `vus` sample: as k6, the gauge ends at its last sampled value
             finally:
                 with anyio.CancelScope(shield=True):
                     await self.outputs.finish(streams)

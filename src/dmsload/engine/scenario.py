@@ -195,9 +195,7 @@ class ScenarioRuntime:
         progress.completed += 1
         end = perf_counter_ns()
         self.registry.add(self.metrics.iterations, 1.0, self.tags)
-        self.registry.add_trend_us(
-            self.metrics.iteration_duration, (end - start) // 1000, self.tags
-        )
+        self.registry.add_trend_ns(self.metrics.iteration_duration, end - start, self.tags)
         return ok
 
     def drop(self, count: int, extra_tags: Mapping[str, str] | None = None) -> None:

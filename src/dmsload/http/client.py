@@ -17,6 +17,8 @@ from dmsload.http.transport import TIMING_EXTENSION, VUTransport
 from dmsload.metrics import BuiltinMetrics, Registry, TagSet, make_tags
 
 DEFAULT_TIMEOUT_S = 60.0  # k6's default request timeout
+PROTO = "HTTP/1.1"
+"""The `proto` tag: dmsload's transport speaks HTTP/1.1 only."""
 USER_AGENT = f"dmsload/{__version__}"
 _NO_HEADERS: Mapping[str, str] = httpx.Headers()
 
@@ -92,7 +94,12 @@ class RequestRecorder:
         error: str | None,
         extra: Mapping[str, str] | None,
     ) -> TagSet:
-        """The tag set of one request sample, cached by its parts."""
+        """The tag set of one request sample, cached by its parts.
+
+        As k6: `url` is the request's name (k6 replaces the URL by the `name` tag, and `name`
+        defaults to the URL) unless a `url` tag was given, and `proto` is `HTTP/1.1` when a
+        response came.
+        """
         extra_key = tuple(extra.items()) if extra else ()
         key = (method, name, status, expected, error, extra_key)
         tags = self._tag_cache.get(key)
@@ -106,6 +113,9 @@ class RequestRecorder:
                 status=str(status),
                 expected_response="true" if expected else "false",
             )
+            merged.setdefault("url", name)  # a `url` tag the profile or workload gave wins
+            if status:
+                merged["proto"] = PROTO
             if error:
                 merged["error"] = error
             tags = make_tags(merged)
@@ -126,22 +136,23 @@ class RequestRecorder:
         extra: Mapping[str, str] | None,
         intended_ns: int | None,
     ) -> int:
-        """Record every sample of one request; returns http_req_duration in µs."""
+        """Record every sample of one request (timings in ns, as k6 keeps them); returns
+        http_req_duration in µs."""
         reg = self.registry
         m = self.metrics
         tags = self.tags_for(method, name, status, expected, error, extra)
-        duration, blocked, connecting, tls, sending, waiting, receiving = timing.phases_us()
+        duration, blocked, connecting, tls, sending, waiting, receiving = timing.phases_ns()
         reg.add(m.http_reqs, 1.0, tags)
-        reg.add_trend_us(m.http_req_duration, duration, tags)
-        reg.add_trend_us(m.http_req_blocked, blocked, tags)
-        reg.add_trend_us(m.http_req_connecting, connecting, tags)
-        reg.add_trend_us(m.http_req_tls_handshaking, tls, tags)
-        reg.add_trend_us(m.http_req_sending, sending, tags)
-        reg.add_trend_us(m.http_req_waiting, waiting, tags)
-        reg.add_trend_us(m.http_req_receiving, receiving, tags)
+        reg.add_trend_ns(m.http_req_duration, duration, tags)
+        reg.add_trend_ns(m.http_req_blocked, blocked, tags)
+        reg.add_trend_ns(m.http_req_connecting, connecting, tags)
+        reg.add_trend_ns(m.http_req_tls_handshaking, tls, tags)
+        reg.add_trend_ns(m.http_req_sending, sending, tags)
+        reg.add_trend_ns(m.http_req_waiting, waiting, tags)
+        reg.add_trend_ns(m.http_req_receiving, receiving, tags)
         reg.add(m.http_req_failed, 0.0 if expected else 1.0, tags)
         if intended_ns is not None:
-            reg.add_trend_us(m.http_req_latency_intended, (timing.end - intended_ns) // 1000, tags)
+            reg.add_trend_ns(m.http_req_latency_intended, timing.end - intended_ns, tags)
         base = self._base
         reg.add(m.data_sent, float(sent_bytes), base)
         reg.add(m.data_received, float(received_bytes), base)
@@ -151,7 +162,7 @@ class RequestRecorder:
             counters.failed += 1
             if self.on_failure is not None:
                 self.on_failure(self.scenario_tags.get("scenario", ""), method, name, status, error)
-        return duration
+        return duration // 1000
 
 
 def describe_error(exc: BaseException) -> str:
@@ -302,7 +313,6 @@ class HttpClient:
             expected = status in expected_statuses
         intended = self.intended_ns
         self.intended_ns = None
-        duration_us = timing.phases_us()[0]
         if record:
             duration_us = self.recorder.record(
                 method,
@@ -316,6 +326,8 @@ class HttpClient:
                 tags,
                 intended,
             )
+        else:
+            duration_us = timing.phases_us()[0]
         return HttpResponse(status, resp_headers, payload, error, duration_us / 1000.0, expected)
 
     async def aclose(self) -> None:

@@ -28,7 +28,12 @@ class RequestTiming:
         self.end = perf_counter_ns()
 
     def phases_us(self) -> tuple[int, int, int, int, int, int, int]:
-        """(duration, blocked, connecting, tls, sending, waiting, receiving) in µs.
+        """`phases_ns` in whole µs (each phase truncated)."""
+        d, b, c, t, s, w, r = self.phases_ns()
+        return d // 1000, b // 1000, c // 1000, t // 1000, s // 1000, w // 1000, r // 1000
+
+    def phases_ns(self) -> tuple[int, int, int, int, int, int, int]:
+        """(duration, blocked, connecting, tls, sending, waiting, receiving) in ns.
 
         As k6: duration = sending + waiting + receiving; waiting is the time to the first
         response byte; blocked is the time before the request could be sent, connecting and
@@ -37,22 +42,22 @@ class RequestTiming:
         """
         m = self.marks
         end = self.end
-        connecting = (m[CONNECT_END] - m[CONNECT_START]) // 1000 if m[CONNECT_END] else 0
-        tls = (m[TLS_END] - m[TLS_START]) // 1000 if m[TLS_END] else 0
+        connecting = m[CONNECT_END] - m[CONNECT_START] if m[CONNECT_END] else 0
+        tls = m[TLS_END] - m[TLS_START] if m[TLS_END] else 0
         send_start = m[SEND_START]
         if not send_start:
-            total = (end - self.start) // 1000
+            total = end - self.start
             return total, total, connecting, tls, 0, 0, 0
         send_end = m[SEND_END] or send_start
         first_byte = m[FIRST_BYTE] or end
         if first_byte < send_end:  # the reply began before the body was fully written
             send_end = first_byte
         return (
-            (end - send_start) // 1000,
-            (send_start - self.start) // 1000,
+            end - send_start,
+            send_start - self.start,
             connecting,
             tls,
-            (send_end - send_start) // 1000,
-            (first_byte - send_end) // 1000,
-            (end - first_byte) // 1000,
+            send_end - send_start,
+            first_byte - send_end,
+            end - first_byte,
         )

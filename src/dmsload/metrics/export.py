@@ -14,6 +14,7 @@ from typing import Any
 from dmsload.jsonfiles import write_json_atomically
 from dmsload.metrics.checks import check_totals
 from dmsload.metrics.kinds import MetricKind, TagSet
+from dmsload.metrics.numbers import k6_numbers
 from dmsload.metrics.registry import MetricView, Registry
 from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext
 from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
@@ -65,7 +66,7 @@ def _selector(name: str, tags: TagSet) -> str:
 def k6_legacy_summary(
     registry: Registry, results: Sequence[ThresholdResult], ctx: SummaryContext
 ) -> dict[str, Any]:
-    """The whole export document."""
+    """The whole export document, whole numbers as integers."""
     wanted: list[tuple[str, TagSet]] = [
         (metric.name, ()) for metric in registry.metrics() if metric.series
     ]
@@ -85,7 +86,7 @@ def k6_legacy_summary(
         key = _selector(name, tags)
         entry = metrics.setdefault(key, {})
         entry.setdefault("thresholds", {})[result.threshold.source] = result.ok is False
-    return {"root_group": _root_group(registry), "metrics": metrics}
+    return dict(k6_numbers({"root_group": _root_group(registry), "metrics": metrics}))
 
 
 def write_k6_summary_export(

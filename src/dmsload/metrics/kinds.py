@@ -34,6 +34,10 @@ class ValueType(StrEnum):
     DATA = "data"
 
 
+GROUP_TAG = "group"
+"""k6's `group` tag: the group path of a VU's samples, "" for the root group (dmsload's
+workloads have no groups), on every sample a VU records, as k6 tags them."""
+
 SETUP_SCENARIO = "setup"
 """The `scenario` tag of the requests workloads send before the load starts (k6's setup())."""
 

@@ -228,6 +228,17 @@ class Registry:
         if self.tap is not None:
             self.tap.put(metric, tags, value_us / TREND_SCALE)
 
+    def add_trend_ns(self, metric: Metric, value_ns: int, tags: TagSet) -> None:
+        """Add one time-trend sample in nanoseconds: the histogram keeps whole µs, the tap (and
+        so NDJSON and CSV) sees the exact value, as k6 writes it."""
+        sink = metric.series.get(tags)
+        if sink is None:
+            sink = metric.sink(tags)
+        assert isinstance(sink, TrendSink)
+        sink.add_scaled(value_ns // 1000)
+        if self.tap is not None:
+            self.tap.put(metric, tags, value_ns / 1e6)
+
     def series(self) -> Iterator[tuple[Metric, TagSet, Sink]]:
         """Every (metric, tags, sink), metrics by name."""
         for metric in self.metrics():

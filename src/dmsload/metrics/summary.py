@@ -207,6 +207,16 @@ def _selected(registry: Registry, full: bool) -> dict[str, list[Metric]]:
     return grouped
 
 
+def no_data_notes(results: Sequence[ThresholdResult]) -> list[str]:
+    """A note for each threshold whose metric saw no sample."""
+    return [
+        f"threshold {result.selector} '{result.threshold.source}' saw no samples: "
+        "reported as no data, not as passed"
+        for result in results
+        if result.ok is None
+    ]
+
+
 def summary_lines(
     registry: Registry, results: Sequence[ThresholdResult], ctx: SummaryContext
 ) -> list[Text]:
@@ -238,13 +248,7 @@ def summary_lines(
                 out.blank()
                 out.dotted(rows)
                 out.blank()
-    notes = list(ctx.notes)
-    no_data = [r for r in results if r.ok is None]
-    for result in no_data:
-        notes.append(
-            f"threshold {result.selector} '{result.threshold.source}' saw no samples: "
-            "reported as no data, not as passed"
-        )
+    notes = list(ctx.notes) + no_data_notes(results)
     latency = registry.view("http_req_latency_intended")
     if latency is not None and latency.count:
         notes.append(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
+from dmsload.metrics.kinds import TagSet
 from dmsload.metrics.thresholds import Threshold
 from dmsload.outputs.tap import Clock, Sample
 
@@ -27,6 +28,19 @@ class OutputContext:
 
     clock: Clock
     thresholds: Mapping[str, Sequence[Threshold]] = field(default_factory=dict)
+    drop_tags: frozenset[str] = frozenset()
+    """Tags the streams leave out of every sample (`--k6-tags`: dmsload's own tags)."""
+
+
+DMSLOAD_TAGS = frozenset({"operation", "resource"})
+"""The tags dmsload's DMS workloads add that k6 has no counterpart for (`--k6-tags` drops them)."""
+
+
+def kept_tags(tags: TagSet, drop: frozenset[str]) -> TagSet:
+    """`tags` without the dropped keys (computed once per series by each output)."""
+    if not drop:
+        return tags
+    return tuple(pair for pair in tags if pair[0] not in drop)
 
 
 @dataclass(frozen=True)

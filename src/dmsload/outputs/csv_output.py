@@ -3,7 +3,9 @@
 Columns as k6 writes them: `metric_name,timestamp,metric_value`, one column per k6 system tag
 (sorted), then `extra_tags` (every other tag as `key=value&key=value`) and `metadata`. The
 timestamp is Unix seconds unless `DMSLOAD_CSV_TIME_FORMAT` (or k6's `K6_CSV_TIME_FORMAT`) says
-`unix_milli`, `unix_micro`, `unix_nano`, `rfc3339` or `rfc3339_nano`. `FILE.gz` is gzipped.
+`unix_milli`, `unix_micro`, `unix_nano`, `rfc3339` or `rfc3339_nano`. Values are in display
+units (ms to the nanosecond for timings); whole numbers are written as integers (`1`, where k6
+writes `1.000000`: both read as the same number). `FILE.gz` is gzipped.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import os
 from collections.abc import Callable, Mapping
 
 from dmsload.metrics.kinds import TagSet
-from dmsload.outputs.base import OutputError
+from dmsload.metrics.numbers import k6_text
+from dmsload.outputs.base import OutputError, kept_tags
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
 from dmsload.outputs.timestamps import Rfc3339
@@ -84,8 +87,9 @@ class CsvOutput(FileOutput):
     def _cells(self, tags: TagSet) -> list[str]:
         cells = self._tag_cells.get(tags)
         if cells is None:
-            values = dict(tags)
-            extra = "&".join(f"{key}={value}" for key, value in tags if key not in SYSTEM_TAGS)
+            shown = kept_tags(tags, self.ctx.drop_tags)
+            values = dict(shown)
+            extra = "&".join(f"{key}={value}" for key, value in shown if key not in SYSTEM_TAGS)
             cells = [values.get(tag, "") for tag in SYSTEM_TAGS] + [extra, ""]
             if len(self._tag_cells) < 200_000:
                 self._tag_cells[tags] = cells
@@ -96,7 +100,7 @@ class CsvOutput(FileOutput):
         offset = self.ctx.clock.offset_ns
         fmt = self._format_time
         rows = [
-            [metric.name, fmt(t_ns + offset), repr(value), *self._cells(tags)]
+            [metric.name, fmt(t_ns + offset), k6_text(value), *self._cells(tags)]
             for t_ns, metric, tags, value in batch
         ]
         return _rows(rows)

@@ -72,6 +72,8 @@ class FileOutput(Output):
         self.path = Path(target)
         self._file: IO[bytes] | None = None
         self._writer: WriterThread | None = None
+        self.omitted = 0
+        """Samples `encode` left out on purpose (not counted as written, nor as lost)."""
 
     def open(self, ctx: OutputContext) -> None:
         """Create the file now, so a bad path fails before the run (one line, exit 2)."""
@@ -106,13 +108,14 @@ class FileOutput(Output):
         if self._file is None or self._writer is None:
             self.undelivered += len(batch)
             return
+        omitted = self.omitted
         try:
             await self._writer.call(lambda: self._write_sync(batch))
         except OSError as exc:
             self.undelivered += len(batch)
             self.warn_once(f"writing failed: {exc.strerror or exc}")
             return
-        self.written += len(batch)
+        self.written += len(batch) - (self.omitted - omitted)
 
     def trailer(self) -> bytes:
         """What ends the file (none by default), written by `finish`."""

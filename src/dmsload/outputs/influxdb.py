@@ -39,7 +39,7 @@ import anyio.lowlevel
 import httpx
 import orjson
 
-from dmsload.outputs.base import DEFAULT_QUEUE_SAMPLES, Output
+from dmsload.outputs.base import DEFAULT_QUEUE_SAMPLES, Output, OutputContext
 from dmsload.outputs.influxdb_config import InfluxConfig, parse_config, safe_label
 from dmsload.outputs.line_protocol import LineEncoder
 from dmsload.outputs.tap import Sample
@@ -136,6 +136,11 @@ class InfluxDbOutput(Output):
         return cls(target, parse_config(target, environ))
 
     # -- the writer ------------------------------------------------------------------------
+
+    def open(self, ctx: OutputContext) -> None:
+        """Take the run's context (and the tags `--k6-tags` leaves out)."""
+        super().open(ctx)
+        self.encoder.drop_tags = ctx.drop_tags
 
     def _new_client(self) -> httpx.AsyncClient:
         config = self.config

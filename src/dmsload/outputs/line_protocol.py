@@ -88,6 +88,8 @@ class LineEncoder:
 
     def __init__(self, tags_as_fields: Mapping[str, FieldKind]) -> None:
         self.tags_as_fields = dict(tags_as_fields)
+        self.drop_tags: frozenset[str] = frozenset()
+        """Tags left out of every line (`--k6-tags`)."""
         self.notes: list[str] = []
         """Problems met while encoding (a tag that did not convert), for the summary."""
         self.skipped = 0
@@ -105,6 +107,8 @@ class LineEncoder:
         tag_parts: list[str] = []
         fields: list[str] = []
         for tag, value in tags:
+            if tag in self.drop_tags:
+                continue
             kind = as_fields.get(tag)
             tag_key = escape_key(_RESERVED_KEYS.get(tag, tag))
             if not tag_key:

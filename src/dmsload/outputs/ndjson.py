@@ -2,7 +2,10 @@
 
 Shapes follow k6 (https://grafana.com/docs/k6/latest/results-output/real-time/json): a
 metric's `Metric` line comes before its first `Point`; a point's `time` is RFC 3339 with
-nanoseconds (UTC here), its `value` in the metric's display unit (ms for time trends).
+nanoseconds (UTC here), its `value` in the metric's display unit (ms for time trends, to the
+nanosecond), whole numbers as integers. As k6: a metric's `thresholds` are its own (a
+sub-metric's are not listed under its parent), `http_req_duration` lists its
+`{expected_response:true}` sub-metric, and `dropped_iterations` has no points of value 0.
 `FILE.gz` is gzipped.
 """
 
@@ -14,11 +17,15 @@ import orjson
 
 from dmsload.metrics.kinds import TagSet
 from dmsload.metrics.registry import Metric
+from dmsload.metrics.summary import EXPECTED_SUBMETRIC
 from dmsload.metrics.thresholds import parse_metric_selector
+from dmsload.outputs.base import kept_tags
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
 
 NS = 1_000_000_000
+DROPPED = "dropped_iterations"
+_EXACT = 2**53
 MAX_CACHED = 200_000
 """Series whose line ends are cached (beyond it they are built per sample)."""
 _Series = tuple[Metric, TagSet, bytes]
@@ -39,15 +46,22 @@ class JsonOutput(FileOutput):
 
     def _metric_line(self, metric: Metric) -> bytes:
         thresholds: list[str] = []
-        submetrics: list[dict[str, object]] = []
+        wanted: list[TagSet] = []
         for selector, items in self.ctx.thresholds.items():
             name, tags = parse_metric_selector(selector)
             if name != metric.name:
                 continue
-            thresholds.extend(item.source for item in items)
-            if tags:
-                suffix = ",".join(f"{key}:{value}" for key, value in tags)
-                submetrics.append({"name": selector, "suffix": suffix, "tags": dict(tags)})
+            if not tags:
+                thresholds.extend(item.source for item in items)
+            elif tags not in wanted:
+                wanted.append(tags)
+        if metric.name == "http_req_duration" and EXPECTED_SUBMETRIC not in wanted:
+            wanted.append(EXPECTED_SUBMETRIC)
+        submetrics: list[dict[str, object]] = []
+        for tags in wanted:
+            suffix = ",".join(f"{key}:{value}" for key, value in tags)
+            name = f"{metric.name}{{{suffix}}}"
+            submetrics.append({"name": name, "suffix": suffix, "tags": dict(tags)})
         line = {
             "type": "Metric",
             "data": {
@@ -67,7 +81,7 @@ class JsonOutput(FileOutput):
         if suffix is None:
             suffix = (
                 b',"tags":'
-                + orjson.dumps(dict(tags))
+                + orjson.dumps(dict(kept_tags(tags, self.ctx.drop_tags)))
                 + b'},"metric":'
                 + orjson.dumps(metric.name)
                 + b"}\n"
@@ -95,6 +109,9 @@ class JsonOutput(FileOutput):
         append = parts.append
         second, prefix = self._second, self._prefix
         for t_ns, metric, tags, value in batch:
+            if not value and metric.name == DROPPED:
+                self.omitted += 1  # k6 emits dropped_iterations only when iterations were dropped
+                continue
             # the series cache is keyed by object identity (cheap to hash), checked by `is`:
             # the cache holds the objects, so their ids cannot be reused while cached
             series = by_identity.get((id(metric), id(tags)))
@@ -104,6 +121,8 @@ class JsonOutput(FileOutput):
             if at != second:
                 second = at
                 prefix = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S").encode()
+            if value.__class__ is float and value.is_integer() and -_EXACT < value < _EXACT:
+                value = int(value)  # as k6: 268, not 268.0
             append(_POINT % (prefix, fraction, dumps(value), series[2]))
         self._second, self._prefix = second, prefix
         return b"".join(parts)

@@ -20,6 +20,7 @@ from dmsload.jsonfiles import JsonFileError, read_json, write_json_atomically
 from dmsload.metrics.checks import check_totals
 from dmsload.metrics.export import metric_values
 from dmsload.metrics.kinds import MetricKind, ValueType, make_tags
+from dmsload.metrics.numbers import k6_numbers
 from dmsload.metrics.registry import Registry
 from dmsload.metrics.sinks import (
     CounterSink,
@@ -106,8 +107,8 @@ def checks_document(registry: Registry) -> list[dict[str, Any]]:
 
 
 def write_summary_json(path: Path, document: Mapping[str, Any]) -> None:
-    """Write the summary atomically."""
-    write_json_atomically(path, document)
+    """Write the summary atomically, whole numbers as integers (as k6 writes them)."""
+    write_json_atomically(path, k6_numbers(dict(document)))
 
 
 # ---- reading ---------------------------------------------------------------------------

@@ -144,6 +144,7 @@ def test_exports_that_cannot_be_written_exit_2_before_the_run(run_cli: Any, tmp_
         ("--summary-export", tmp_path / "no" / "x.json", "its directory does not exist"),
         ("--summary-json", tmp_path, "is a directory"),
         ("--junit", path / "x.xml", "not a directory"),
+        ("--k6-summary", tmp_path / "no" / "k6.json", "its directory does not exist"),
     ):
         done = run_cli("run", str(path), "-e", "TARGET=http://127.0.0.1:9", flag, str(target))
         assert done.code == 2

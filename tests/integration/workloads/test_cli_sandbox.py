@@ -69,7 +69,12 @@ def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> No
     assert [p["name"] for p in index["profiles"]] == ["baseline", "smoke"]
     assert all(p["exit_code"] == 0 and p["http_reqs"] > 0 for p in index["profiles"])
     for entry in index["profiles"]:
-        assert (results / entry["summary"]).is_file()
+        assert entry["summary"] == f"{entry['name']}.k6-summary.json"
+        k6_summary = json.loads((results / entry["summary"]).read_text())
+        assert set(k6_summary) == {"root_group", "options", "state", "metrics"}
+        assert k6_summary["metrics"]["http_reqs"]["values"]["count"] == entry["http_reqs"]
+        export = json.loads((results / entry["summary_export"]).read_text())
+        assert export["metrics"]["http_reqs"]["count"] == entry["http_reqs"]
         assert entry["summary_json"] == f"{entry['name']}.summary.json"
         detail = json.loads((results / entry["summary_json"]).read_text())
         assert detail["schema"] == "dmsload-summary/1"

@@ -149,6 +149,9 @@ def test_a_two_second_token_lifetime_gives_no_401_over_ten_seconds(
     # one (background) refresh per 1.5 s of token life, not one per waiting VU
     assert tokens.counter_total() <= 12, tokens.counter_total()
     assert counts_by_tag(result, "auth_token_requests", "status") == {"200": tokens.counter_total()}
+    # as k6 tags every sample with its scenario: the first token is setup's, refreshes crud's
+    by_scenario = counts_by_tag(result, "auth_token_requests", "scenario")
+    assert by_scenario["setup"] == 1 and by_scenario["crud"] == tokens.counter_total() - 1
     assert sandbox.state.stats.count("POST /oauth/token", 401) == 0
     duration = result.registry.view("auth_token_duration")
     assert duration is not None and duration.count == tokens.counter_total()
