@@ -100,6 +100,7 @@ def test_sub_metric_tags_are_sorted_and_a_star_is_a_wildcard() -> None:
         ("http_req_duration{name:x}p(95)>+1%", "a selector must be followed by ':STAT'"),
         ("http_req_duration{}:p(95)>+1%", "a sub-metric needs at least one tag:value"),
         ("http_req_duration{name}:p(95)>+1%", "sub-metric tag 'name' must be written tag:value"),
+        ("http_req_duration{name:}:p(95)>+1%", "sub-metric tag 'name:' has an empty value"),
         ("9lives:p(95)>+1%", "selector '9lives': a metric name is letters, digits and _"),
         ("  ", "empty rule"),
     ],
