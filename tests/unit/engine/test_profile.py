@@ -206,7 +206,7 @@ def test_threshold_problems_name_the_entry() -> None:
 def test_an_empty_tag_value_in_a_threshold_selector_is_refused(selector: str, tag: str) -> None:
     lines = errors({"vus": 1, "duration": "1s", **HTTP, "thresholds": {selector: ["p(95)<1"]}})
     assert lines == [
-        f"p.toml: thresholds.\"{selector}\": sub-metric tag {tag!r} has an empty value: "
+        f'p.toml: thresholds."{selector}": sub-metric tag {tag!r} has an empty value: '
         f"write tag:value (got {selector!r})"
     ]
 
