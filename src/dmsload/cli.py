@@ -31,6 +31,7 @@ from dmsload.cli_options import (
     credentials_or_exit,
     fail,
     load_or_exit,
+    load_or_report,
     open_outputs_or_exit,
     target_or_exit,
     writable_or_exit,
@@ -80,27 +81,52 @@ def _root(
     """Load tests for the Ed-Fi Data Management Service."""
 
 
+ProfilesArg = Annotated[
+    list[Path],
+    typer.Argument(help="One or more TOML profiles, e.g. profiles/*.toml.", show_default=False),
+]
+
+
 @app.command()
 def validate(
-    profile: ProfileArg,
+    profiles: ProfilesArg,
     vus: VusOpt = None,
     duration: DurationOpt = None,
     iterations: IterationsOpt = None,
     time_scale: TimeScaleOpt = 1.0,
     env: EnvOpt = None,
 ) -> None:
-    """Check a profile and print its plan; sends no request.
+    """Check profiles; sends no request. One file: print its plan. Several: one line per
+    valid file, every problem of the invalid ones, and exit 2 naming each invalid file.
 
     Examples:
 
       dmsload validate profiles/demo.toml
 
       dmsload validate profiles/demo.toml --time-scale 0.5
+
+      dmsload validate profiles/*.toml
     """
-    loaded = load_or_exit(profile, vus, duration, iterations, time_scale, env=env)
-    for line in render_plan(loaded):
-        typer.echo(line)
-    typer.echo("\nprofile is valid")
+    invalid: list[Path] = []
+    for path in profiles:
+        loaded = load_or_report(path, vus, duration, iterations, time_scale, env=env)
+        if loaded is None:
+            invalid.append(path)
+        elif len(profiles) == 1:
+            for line in render_plan(loaded):
+                typer.echo(line)
+            typer.echo("\nprofile is valid")
+        else:
+            count = len(loaded.scenarios)
+            scenarios = "scenario" if count == 1 else "scenarios"
+            typer.echo(f"ok  {path}: {loaded.name!r}, {count} {scenarios}")
+    if invalid and len(profiles) > 1:
+        names = ", ".join(str(path) for path in invalid)
+        raise fail(f"{len(invalid)} of {len(profiles)} profiles invalid: {names}", ExitCode.USAGE)
+    if invalid:
+        raise typer.Exit(int(ExitCode.USAGE))
+    if len(profiles) > 1:
+        typer.echo(f"{len(profiles)} profiles are valid")
 
 
 @app.command()

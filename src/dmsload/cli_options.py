@@ -57,6 +57,36 @@ def load_or_exit(
     no_thresholds: bool = False,
 ) -> Profile:
     """Load a profile and apply the CLI overrides; exit 2 with one line per problem."""
+    profile = load_or_report(
+        profile_path,
+        vus,
+        duration,
+        iterations,
+        time_scale,
+        env=env,
+        tags=tags,
+        trend_stats=trend_stats,
+        no_thresholds=no_thresholds,
+    )
+    if profile is None:
+        raise typer.Exit(int(ExitCode.USAGE))
+    return profile
+
+
+def load_or_report(
+    profile_path: Path,
+    vus: int | None,
+    duration: str | None,
+    iterations: int | None,
+    time_scale: float,
+    *,
+    env: list[str] | None = None,
+    tags: list[str] | None = None,
+    trend_stats: str | None = None,
+    no_thresholds: bool = False,
+) -> Profile | None:
+    """Load a profile with the CLI overrides; None after printing one line per problem of the
+    profile (so that several files can be checked); a bad option itself still exits 2."""
     try:
         duration_ns = None if duration is None else parse_duration_ns(duration)
     except DurationError as exc:
@@ -77,7 +107,7 @@ def load_or_exit(
     except ProfileError as exc:
         for line in exc.lines():
             typer.echo(line, err=True)
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        return None
     return profile.scaled(time_scale)
 
 
