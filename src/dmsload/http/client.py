@@ -183,7 +183,7 @@ def describe_error(exc: BaseException) -> str:
         return "write error"
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return "invalid URL"
-    return type(exc).__name__
+    return "request error"
 
 
 class HttpClient:
