@@ -26,6 +26,7 @@ from dmsload.cli_options import (
     SummaryJsonOpt,
     SummaryMode,
     TagOpt,
+    TimeoutOpt,
     TimeScaleOpt,
     VusOpt,
     credentials_or_exit,
@@ -34,6 +35,7 @@ from dmsload.cli_options import (
     load_or_report,
     open_outputs_or_exit,
     target_or_exit,
+    with_request_timeout,
     writable_or_exit,
 )
 from dmsload.compare.command import compare as compare_command
@@ -180,6 +182,7 @@ def run(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -192,7 +195,7 @@ def run(
 
       dmsload run profiles/demo.toml --time-scale 0.5 --summary-export summary.json
 
-      dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
+      dmsload run my-one-scenario.toml --vus 5 --duration 30s --timeout 10 -v --summary-mode full
 
       dmsload run profiles/smoke.toml --sandbox
 
@@ -210,6 +213,7 @@ def run(
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
+        timeout_s=timeout,
     )
     loaded = load_or_exit(
         profile,
@@ -222,6 +226,7 @@ def run(
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
     )
+    loaded = with_request_timeout(loaded, timeout)
     credentials_or_exit(target, [loaded])
     report = ReportOptions(
         summary_export=summary_export,
