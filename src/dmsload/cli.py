@@ -103,10 +103,9 @@ def validate(
 
     Examples:
 
+    \b
       dmsload validate profiles/demo.toml
-
       dmsload validate profiles/demo.toml --time-scale 0.5
-
       dmsload validate profiles/*.toml
     """
     invalid: list[Path] = []
@@ -191,14 +190,11 @@ def run(
 
     Examples:
 
+    \b
       dmsload run profiles/demo.toml
-
       dmsload run profiles/demo.toml --time-scale 0.5 --summary-export summary.json
-
       dmsload run my-one-scenario.toml --vus 5 --duration 30s --timeout 10 -v --summary-mode full
-
       dmsload run profiles/smoke.toml --sandbox
-
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
     """
     run_data = _run_data(seed, run_id)

@@ -147,8 +147,8 @@ def suite(
 
     Examples:
 
+    \b
       dmsload suite --sandbox --time-scale 0.005
-
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
     paths = resolve_profile_paths(profiles, profiles_dir or default_profiles_dir())

@@ -74,8 +74,8 @@ def compare(
 
     Examples:
 
+    \b
       dmsload compare base.summary.json new.summary.json --fail-on 'p(95)>+10%'
-
       dmsload compare results/nightly-1 results/nightly-2 --fail-on 'rps<-10%' --markdown cmp.md
     """
     try:
