@@ -191,7 +191,7 @@ class HttpClient:
 
     Each VU owns its connection, k6's layout. Requests are httpx `Request`s sent through
     dmsload's own HTTP/1.1 transport (`VUTransport`): httpx's default stack costs ~400 µs of
-    CPU per request, ten times k6 (perf-anchors.md, conclusion 1).
+    CPU per request, ten times k6 (docs/performance-notes.md, section 1).
     """
 
     def __init__(
