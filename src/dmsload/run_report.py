@@ -129,7 +129,7 @@ def report_run(result: RunResult, profile: Profile, options: ReportOptions) -> E
         code = ExitCode.CANNOT_PROCEED
     if nothing_sent(result):
         typer.echo(
-            f"dmsload: no request was sent, so there is no summary; exit status {int(code)} "
+            f"dmsload: the load sent no request, so there is no summary; exit status {int(code)} "
             f"({EXIT_MEANINGS[code]})",
             err=True,
         )

@@ -29,7 +29,7 @@ http_req_failed = ["rate<0.01"]
 """
 CLASS_NAME = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b")
 NO_SUMMARY = (
-    "dmsload: no request was sent, so there is no summary; exit status 1 "
+    "dmsload: the load sent no request, so there is no summary; exit status 1 "
     "(the run could not proceed)"
 )
 
