@@ -447,3 +447,15 @@ def test_a_suite_rule_matching_one_profile_is_judged_and_one_matching_none_exits
     typo = _compare(before, after, "--fail-on", "query_response_tim:p(95)>+10%")
     assert typo.exit_code == 2, typo.output
     assert "neither compared profile has metric 'query_response_tim'" in typo.stderr
+
+
+def test_suites_with_no_profile_in_common_cannot_be_gated(runs: Runs, tmp_path: Path) -> None:
+    before = _suite(tmp_path / "before", {"gone": runs.base}, with_key=True)
+    after = _suite(tmp_path / "after", {"fresh": runs.slow}, with_key=True)
+    assert _compare(before, after).exit_code == 0  # a comparison without rules only reports
+    gated = _compare(before, after, "--fail-on", "p(95)>+10%")
+    assert gated.exit_code == 2, gated.output
+    assert gated.stderr == (
+        "dmsload: --fail-on 'p(95)>+10%': the inputs have no profile in common, "
+        "so no rule can be judged\n"
+    )
