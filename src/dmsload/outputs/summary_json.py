@@ -192,11 +192,11 @@ def load_summary(path: Path) -> LoadedSummary:
     except JsonFileError as exc:
         raise SummaryFileError(str(exc)) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        got = document.get("schema") if isinstance(document, dict) else _json_type(document)
+        got = repr(document.get("schema")) if isinstance(document, dict) else _json_type(document)
         hint = ""
         if isinstance(document, dict) and "root_group" in document:
             hint = " (this is a k6 --summary-export file; write --summary-json for dmsload)"
-        raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got!r}){hint}")
+        raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got}){hint}")
     try:
         registry = registry_from(document["metrics"])
     except (KeyError, TypeError, ValueError) as exc:

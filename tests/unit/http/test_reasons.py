@@ -14,6 +14,7 @@ import pytest
 from dmsload.dms.errors import transport_error
 from dmsload.error_text import describe_exception
 from dmsload.http.reasons import transport_reason
+from dmsload.outputs.summary_json import SummaryFileError, load_summary
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "dmsload"
 
@@ -106,3 +107,11 @@ def test_no_exception_class_name_is_formatted_into_a_message_in_the_source() -> 
         if patterns.search(line)
     ]
     assert offenders == []
+
+
+def test_a_summary_that_is_not_an_object_is_named_by_its_json_type(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text("[1, 2]")
+    with pytest.raises(SummaryFileError) as caught:
+        load_summary(path)
+    assert str(caught.value) == f"{path}: schema: expected 'dmsload-summary/1' (got an array)"
