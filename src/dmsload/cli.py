@@ -28,13 +28,16 @@ from dmsload.cli_options import (
     SummaryJsonOpt,
     SummaryMode,
     TagOpt,
+    TimeoutOpt,
     TimeScaleOpt,
     VusOpt,
     credentials_or_exit,
     fail,
     load_or_exit,
+    load_or_report,
     open_outputs_or_exit,
     target_or_exit,
+    with_request_timeout,
     writable_or_exit,
 )
 from dmsload.compare.command import compare as compare_command
@@ -82,27 +85,51 @@ def _root(
     """Load tests for the Ed-Fi Data Management Service."""
 
 
+ProfilesArg = Annotated[
+    list[Path],
+    typer.Argument(help="One or more TOML profiles, e.g. profiles/*.toml.", show_default=False),
+]
+
+
 @app.command()
 def validate(
-    profile: ProfileArg,
+    profiles: ProfilesArg,
     vus: VusOpt = None,
     duration: DurationOpt = None,
     iterations: IterationsOpt = None,
     time_scale: TimeScaleOpt = 1.0,
     env: EnvOpt = None,
 ) -> None:
-    """Check a profile and print its plan; sends no request.
+    """Check profiles; sends no request. One file: print its plan. Several: one line per
+    valid file, every problem of the invalid ones, and exit 2 naming each invalid file.
 
     Examples:
 
+    \b
       dmsload validate profiles/demo.toml
-
       dmsload validate profiles/demo.toml --time-scale 0.5
+      dmsload validate profiles/*.toml
     """
-    loaded = load_or_exit(profile, vus, duration, iterations, time_scale, env=env)
-    for line in render_plan(loaded):
-        typer.echo(line)
-    typer.echo("\nprofile is valid")
+    invalid: list[Path] = []
+    for path in profiles:
+        loaded = load_or_report(path, vus, duration, iterations, time_scale, env=env)
+        if loaded is None:
+            invalid.append(path)
+        elif len(profiles) == 1:
+            for line in render_plan(loaded):
+                typer.echo(line)
+            typer.echo("\nprofile is valid")
+        else:
+            count = len(loaded.scenarios)
+            scenarios = "scenario" if count == 1 else "scenarios"
+            typer.echo(f"ok  {path}: {loaded.name!r}, {count} {scenarios}")
+    if invalid and len(profiles) > 1:
+        names = ", ".join(str(path) for path in invalid)
+        raise fail(f"{len(invalid)} of {len(profiles)} profiles invalid: {names}", ExitCode.USAGE)
+    if invalid:
+        raise typer.Exit(int(ExitCode.USAGE))
+    if len(profiles) > 1:
+        typer.echo(f"{len(profiles)} profiles are valid")
 
 
 @app.command()
@@ -159,6 +186,7 @@ def run(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -167,14 +195,11 @@ def run(
 
     Examples:
 
+    \b
       dmsload run profiles/demo.toml
-
       dmsload run profiles/demo.toml --time-scale 0.5 --summary-export summary.json
-
-      dmsload run my-one-scenario.toml --vus 5 --duration 30s -v --summary-mode full
-
+      dmsload run my-one-scenario.toml --vus 5 --duration 30s --timeout 10 -v --summary-mode full
       dmsload run profiles/smoke.toml --sandbox
-
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
 
       dmsload run profiles/smoke.toml --sandbox --k6-summary k6.json --summary-mode legacy
@@ -192,6 +217,7 @@ def run(
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
+        timeout_s=timeout,
     )
     loaded = load_or_exit(
         profile,
@@ -204,6 +230,7 @@ def run(
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
     )
+    loaded = with_request_timeout(loaded, timeout)
     credentials_or_exit(target, [loaded])
     report = ReportOptions(
         summary_export=summary_export,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import os
 from collections.abc import Sequence
@@ -57,6 +58,36 @@ def load_or_exit(
     no_thresholds: bool = False,
 ) -> Profile:
     """Load a profile and apply the CLI overrides; exit 2 with one line per problem."""
+    profile = load_or_report(
+        profile_path,
+        vus,
+        duration,
+        iterations,
+        time_scale,
+        env=env,
+        tags=tags,
+        trend_stats=trend_stats,
+        no_thresholds=no_thresholds,
+    )
+    if profile is None:
+        raise typer.Exit(int(ExitCode.USAGE))
+    return profile
+
+
+def load_or_report(
+    profile_path: Path,
+    vus: int | None,
+    duration: str | None,
+    iterations: int | None,
+    time_scale: float,
+    *,
+    env: list[str] | None = None,
+    tags: list[str] | None = None,
+    trend_stats: str | None = None,
+    no_thresholds: bool = False,
+) -> Profile | None:
+    """Load a profile with the CLI overrides; None after printing one line per problem of the
+    profile (so that several files can be checked); a bad option itself still exits 2."""
     try:
         duration_ns = None if duration is None else parse_duration_ns(duration)
     except DurationError as exc:
@@ -77,7 +108,7 @@ def load_or_exit(
     except ProfileError as exc:
         for line in exc.lines():
             typer.echo(line, err=True)
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        return None
     return profile.scaled(time_scale)
 
 
@@ -131,8 +162,8 @@ SeedOpt = Annotated[
     int | None,
     typer.Option(
         "--seed",
-        help="Make generated values reproducible; the run id stays random unless --run-id "
-        "is given (--seed N --run-id X repeats a run exactly).",
+        help="Make generated values reproducible; each run keeps a random run id, so seeded "
+        "runs never collide.",
     ),
 ]
 RunIdOpt = Annotated[
@@ -140,9 +171,29 @@ RunIdOpt = Annotated[
     typer.Option(
         "--run-id",
         metavar="HEX8",
-        help="Reuse a run id (8 hex digits) so generated identities repeat; random by default.",
+        help="Reuse a run id (8 hex digits) so generated identities repeat; random by default "
+        "(--seed N --run-id X repeats a run exactly).",
     ),
 ]
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--timeout",
+        metavar="S",
+        min=0.001,
+        help="Request timeout, seconds, for every request: over the profiles' request_timeout, "
+        "and for DMS discovery and tokens [env DMSLOAD_REQUEST_TIMEOUT_S, which sets only "
+        "the latter].",
+        show_default=False,
+    ),
+]
+
+
+def with_request_timeout(profile: Profile, timeout_s: float | None) -> Profile:
+    """The profile with `--timeout` as its `request_timeout`, when given."""
+    if timeout_s is None:
+        return profile
+    return dataclasses.replace(profile, request_timeout_ns=round(timeout_s * 1e9))
 
 
 class SummaryMode(enum.StrEnum):
@@ -222,6 +273,7 @@ def target_or_exit(
     auth_style: str | None,
     dms_url: str | None,
     credentials_file: Path | None,
+    timeout_s: float | None = None,
 ) -> Target:
     """The run's target from its flags; exit 2 naming a bad setting."""
     connection = connection_or_exit(
@@ -230,6 +282,7 @@ def target_or_exit(
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
+        request_timeout_s=timeout_s,
     )
     planned = plan_sandbox_target() if sandbox else None
     values = {"DMSLOAD_DMS_URL": connection.dms_url}

@@ -23,6 +23,15 @@ from dmsload.outputs.summary_json import (
 from dmsload.profile import Profile
 from dmsload.run_summary import summary_document
 
+EXIT_MEANINGS = {
+    ExitCode.OK: "passed",
+    ExitCode.CANNOT_PROCEED: "the run could not proceed",
+    ExitCode.USAGE: "bad usage",
+    ExitCode.THRESHOLDS_FAILED: "a threshold failed",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+"""Each exit status in words, for the line that replaces an empty summary."""
+
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -116,10 +125,31 @@ def _write(flag: str, path: Path, write: Callable[[Path], None]) -> bool:
     return True
 
 
+def nothing_sent(result: RunResult) -> bool:
+    """True when the run failed before any request of the load or its setup was sent (the
+    target unreachable, auth refused): its summary would hold nothing but "no data"."""
+    if result.error is None:
+        return False
+    requests = result.registry.view(result.metrics.http_reqs.name)
+    return requests is None or requests.counter_total() == 0
+
+
 def report_run(result: RunResult, profile: Profile, options: ReportOptions) -> ExitCode:
-    """Write the exports, print the summary; the run's exit status (1 if an export failed)."""
+    """Write the exports, print the summary; the run's exit status (1 if an export failed).
+    A run that failed before sending anything gets one line instead of an empty summary
+    (the runner has already printed why)."""
     ctx = summary_context(result, profile, options.summary_mode)
     exported = write_exports(result, profile, ctx, options)
+    code = result.exit_code
+    if not exported and code == ExitCode.OK:
+        code = ExitCode.CANNOT_PROCEED
+    if nothing_sent(result):
+        typer.echo(
+            f"dmsload: the load sent no request, so there is no summary; exit status {int(code)} "
+            f"({EXIT_MEANINGS[code]})",
+            err=True,
+        )
+        return code
     console = Console(no_color=options.no_color, highlight=False, soft_wrap=True)
     if options.summary_mode == "legacy":
         lines = legacy_summary_lines(
@@ -133,8 +163,5 @@ def report_run(result: RunResult, profile: Profile, options: ReportOptions) -> E
             console.print(line)
     else:
         render_summary(result.registry, result.thresholds, ctx, console)
-    code = result.exit_code
-    if not exported and code == ExitCode.OK:
-        code = ExitCode.CANNOT_PROCEED
     sys.stdout.flush()
     return code

@@ -18,11 +18,13 @@ from dmsload.cli_options import (
     SandboxOpt,
     SeedOpt,
     SummaryMode,
+    TimeoutOpt,
     TimeScaleOpt,
     credentials_or_exit,
     fail,
     load_or_exit,
     target_or_exit,
+    with_request_timeout,
 )
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
@@ -137,6 +139,7 @@ def suite(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Run the strategy's profiles in order and end with a one-table overview.
 
@@ -145,8 +148,8 @@ def suite(
 
     Examples:
 
+    \b
       dmsload suite --sandbox --time-scale 0.005
-
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
     paths = resolve_profile_paths(profiles, profiles_dir or default_profiles_dir())
@@ -158,9 +161,16 @@ def suite(
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
+        timeout_s=timeout,
     )
     loaded = [
-        SuiteProfile(name, path, load_or_exit(path, None, None, None, time_scale, env=target.env))
+        SuiteProfile(
+            name,
+            path,
+            with_request_timeout(
+                load_or_exit(path, None, None, None, time_scale, env=target.env), timeout
+            ),
+        )
         for name, path in paths
     ]
     credentials_or_exit(target, [item.profile for item in loaded])

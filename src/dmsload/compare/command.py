@@ -3,7 +3,8 @@
 Inputs are two summary JSONs (`--summary-json`), or two suite results directories (`dmsload
 suite --results-dir`), whose `suite.json` lists the profiles; those are paired by name and a
 profile on one side only is reported, not compared. Exit status: 0 no regression, 99 a
-`--fail-on` rule was broken (k6's threshold code), 2 bad usage or input.
+`--fail-on` rule was broken (k6's threshold code), 2 bad usage or input, including a rule that
+matches no sample in either run (a typo must not pass the gate).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typer
 from dmsload.cli_options import fail
 from dmsload.compare.render import json_document, markdown, terminal_lines
 from dmsload.compare.rules import Rule, RuleError, parse_rules
-from dmsload.compare.table import Report, compare_summaries
+from dmsload.compare.table import Report, check_rules_match, compare_summaries
 from dmsload.engine.runner import ExitCode
 from dmsload.jsonfiles import write_json_atomically
 from dmsload.outputs.suite_index import SuiteIndexError, read_suite_index
@@ -73,8 +74,8 @@ def compare(
 
     Examples:
 
+    \b
       dmsload compare base.summary.json new.summary.json --fail-on 'p(95)>+10%'
-
       dmsload compare results/nightly-1 results/nightly-2 --fail-on 'rps<-10%' --markdown cmp.md
     """
     try:
@@ -118,7 +119,9 @@ def build_report(baseline: Path, current: Path, rules: list[Rule]) -> Report:
         )
     if not baseline.is_dir():
         comparison = compare_summaries(load_summary(baseline), load_summary(current), rules)
-        return Report(baseline, current, [comparison])
+        report = Report(baseline, current, [comparison])
+        check_rules_match(report, rules)
+        return report
     before, after = suite_summaries(baseline), suite_summaries(current)
     report = Report(
         baseline,
@@ -132,6 +135,7 @@ def build_report(baseline: Path, current: Path, rules: list[Rule]) -> Report:
         if name in after:
             pair = load_summary(path), load_summary(after[name])
             report.comparisons.append(compare_summaries(*pair, rules, name=name))
+    check_rules_match(report, rules)
     return report
 
 

@@ -13,6 +13,7 @@ Which series a row aggregates:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -124,6 +125,11 @@ class RuleResult:
     def compared(self) -> list[RuleTarget]:
         """The targets with a verdict (ok or broken)."""
         return [t for t in self.targets if t.judgement.verdict in (Verdict.OK, Verdict.BROKEN)]
+
+    @property
+    def matched(self) -> bool:
+        """True when the rule found its (sub-)metric with samples in at least one run."""
+        return any(t.row.baseline is not None or t.row.current is not None for t in self.targets)
 
 
 @dataclass(frozen=True)
@@ -403,6 +409,42 @@ def _wildcard_values(
         if all(key in have for key in wild):
             values.add(tuple(have[key] for key in wild))
     return values
+
+
+def check_rules_match(report: Report, rules: Sequence[Rule]) -> None:
+    """RuleError naming the first rule that matched nothing in any compared pair: a metric,
+    request name or tag value neither run has, or a wildcard with no value both runs have.
+    Such a rule judges nothing, so a gate built on it (a typo, say) would pass by mistake."""
+    for position, rule in enumerate(rules):
+        if any(comparison.rules[position].matched for comparison in report.comparisons):
+            continue
+        raise RuleError(f"--fail-on {rule.source!r}: {_unmatched_reason(rule, report)}")
+
+
+def _unmatched_reason(rule: Rule, report: Report) -> str:
+    sides = [s for c in report.comparisons for s in (c.baseline, c.current)]
+    if not sides:
+        return "the inputs have no profile in common, so no rule can be judged"
+    runs = "run" if not report.directories else "compared profile"
+    if not any(side.registry.get(rule.metric) is not None for side in sides):
+        known = sorted({m.name for side in sides for m in side.registry.metrics() if m.series})
+        return f"neither {runs} has metric {rule.metric!r}{_did_you_mean(rule.metric, known)}"
+    if rule.has_wildcard:
+        return (
+            f"{selector_text(rule.metric, rule.tags)} matches no series that both "
+            f"{runs}s have; nothing would be judged"
+        )
+    hint = ""
+    name = dict(rule.tags).get("name")
+    if name is not None:
+        names = sorted(set().union(*(request_names(side) for side in sides)))
+        hint = _did_you_mean(name, names)
+    return f"neither {runs} has samples of {selector_text(rule.metric, rule.tags)}{hint}"
+
+
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
 
 
 # ---- thresholds --------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import orjson
 
+from dmsload.http.reasons import transport_reason
+
 
 class DmsError(Exception):
     """A DMS or CMS request that failed; the message is one line for the user."""
@@ -32,6 +34,5 @@ def problem_detail(response: httpx.Response) -> str:
 
 
 def transport_error(url: str, exc: httpx.HTTPError) -> str:
-    """`cannot reach http://x/: ConnectError: [Errno 111] Connection refused`."""
-    reason = str(exc) or type(exc).__name__
-    return f"cannot reach {url}: {type(exc).__name__}: {reason}"
+    """`cannot reach http://x/: connection refused`, in words (no exception class names)."""
+    return f"cannot reach {url}: {transport_reason(exc)}"

@@ -288,7 +288,7 @@ class _Setup:
         except CredentialsError as exc:
             raise StepFailed(f"cannot write {path}: {exc}") from None
         except OSError as exc:  # a race with the check, a full disk, ...
-            reason = exc.strerror or type(exc).__name__
+            reason = exc.strerror or str(exc) or "an operating-system error"
             where = exc.filename and Path(exc.filename)
             named = f" ({where})" if where and where in path.parents else ""
             raise StepFailed(f"cannot write {path}: {reason}{named}") from None

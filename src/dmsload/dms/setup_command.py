@@ -79,10 +79,9 @@ def setup_command(
 
     Examples:
 
+    \b
       dmsload setup
-
       dmsload setup --dms-url http://127.0.0.1:8080 --cms-url http://127.0.0.1:8080/config
-
       dmsload setup --seed-schools 100
     """
     settings = connection_or_exit(

@@ -7,11 +7,9 @@ import itertools
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
-from pathlib import Path
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -23,6 +21,7 @@ from dmsload.durations import NS_PER_S
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import ScenarioRuntime
 from dmsload.engine.vu import VU
+from dmsload.error_text import describe_exception, location
 from dmsload.http import HttpClient, RequestRecorder, shared_ssl_context
 from dmsload.metrics import (
     BuiltinMetrics,
@@ -173,11 +172,10 @@ class Runner:
         self._log(f"dmsload: request failed: scenario={scenario} {request} status={status}{detail}")
 
     def _on_iteration_error(self, scenario: str, exc: BaseException) -> None:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-        self._log(
-            f"dmsload: iteration error in scenario {scenario}: {type(exc).__name__}: {exc}{where}"
-        )
+        message, where = describe_exception(exc), location(exc)
+        if where and not message.startswith("internal error"):
+            message += f" ({where.strip()})"
+        self._log(f"dmsload: iteration error in scenario {scenario}: {message}")
 
     def _build_runtimes(self) -> list[ScenarioRuntime]:
         ssl_context = shared_ssl_context(verify=not self.options.insecure)
@@ -239,7 +237,7 @@ class Runner:
                 try:
                     await workload.close()
                 except Exception as exc:  # closing must not hide the run's result
-                    self._log(f"dmsload: closing a workload failed: {type(exc).__name__}: {exc}")
+                    self._log(f"dmsload: closing a workload failed: {describe_exception(exc)}")
             await self.dms.aclose()
 
     # ---- control -------------------------------------------------------------------------
@@ -376,7 +374,7 @@ class Runner:
                 outer.cancel_scope.cancel()
         except Exception as exc:  # the run must still reach the summary
             leaf = _first_leaf(exc)
-            error = f"{type(leaf).__name__}: {leaf}"
+            error = describe_exception(leaf)
             self._log(f"dmsload: the run failed: {error}")
             return error
         return None

@@ -194,7 +194,7 @@ def describe_error(exc: BaseException) -> str:
         return "write error"
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return "invalid URL"
-    return type(exc).__name__
+    return "request error"
 
 
 class HttpClient:
@@ -202,7 +202,7 @@ class HttpClient:
 
     Each VU owns its connection, k6's layout. Requests are httpx `Request`s sent through
     dmsload's own HTTP/1.1 transport (`VUTransport`): httpx's default stack costs ~400 µs of
-    CPU per request, ten times k6 (perf-anchors.md, conclusion 1).
+    CPU per request, ten times k6 (docs/performance-notes.md, section 1).
     """
 
     def __init__(

@@ -123,6 +123,10 @@ def parse_metric_selector(selector: str) -> tuple[str, TagSet]:
             key, colon, value = part.partition(":")
             if not colon or not key.strip():
                 raise ThresholdError(f"sub-metric tag {part.strip()!r} must be written tag:value")
+            if not value.strip():
+                raise ThresholdError(
+                    f"sub-metric tag {part.strip()!r} has an empty value: write tag:value"
+                )
             pairs[key.strip()] = value.strip()
         tags = make_tags(pairs)
     if not METRIC_NAME.match(name):

@@ -39,6 +39,8 @@ import anyio.lowlevel
 import httpx
 import orjson
 
+from dmsload.error_text import describe_exception
+from dmsload.http.reasons import transport_reason
 from dmsload.outputs.base import DEFAULT_QUEUE_SAMPLES, Output, OutputContext
 from dmsload.outputs.influxdb_config import InfluxConfig, parse_config, safe_label
 from dmsload.outputs.line_protocol import LineEncoder
@@ -92,7 +94,7 @@ def undelivered_in_partial_write(body: str, lines: int) -> int | None:
 
 def _transport_failure(exc: httpx.HTTPError) -> str:
     """A transport error in a few words."""
-    text = str(exc) or type(exc).__name__
+    text = str(exc) or transport_reason(exc)
     if isinstance(exc, httpx.ConnectError) and (
         "refused" in text.lower() or "all connection attempts failed" in text.lower()
     ):
@@ -246,7 +248,7 @@ class InfluxDbOutput(Output):
         except httpx.HTTPError as exc:
             failure = _transport_failure(exc)
         except Exception as exc:  # whatever it is, the run goes on
-            failure = f"{type(exc).__name__}: {exc}"
+            failure = describe_exception(exc)
         self.undelivered += len(lines)
         self._warn(f"InfluxDB at {config.addr} did not accept writes: {failure}")
         return False

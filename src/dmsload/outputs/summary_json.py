@@ -193,13 +193,26 @@ def load_summary(path: Path) -> LoadedSummary:
     except JsonFileError as exc:
         raise SummaryFileError(str(exc)) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        got = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        got = repr(document.get("schema")) if isinstance(document, dict) else _json_type(document)
         hint = ""
         if isinstance(document, dict) and "root_group" in document:
             hint = " (this is a k6 --summary-export file; write --summary-json for dmsload)"
-        raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got!r}){hint}")
+        raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got}){hint}")
     try:
         registry = registry_from(document["metrics"])
     except (KeyError, TypeError, ValueError) as exc:
         raise SummaryFileError(f"{path}: metrics: malformed series ({exc})") from None
     return LoadedSummary(path=path, document=document, registry=registry)
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a decoded value's type: `an array`, `a string`, ..."""
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else "not an object"

@@ -112,6 +112,12 @@ def report(
     The page works offline: the chart library, styles and data are embedded in it.
 
     Exit status: 0 written, 2 RESULTS cannot be read, 1 the report cannot be written.
+
+    Examples:
+
+    \b
+      dmsload report run.summary.json -o report.html
+      dmsload report results/20261201T120000Z --output suite-report.html
     """
     try:
         loaded = load_results(results)

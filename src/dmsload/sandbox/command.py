@@ -147,11 +147,17 @@ def sandbox(
 
     Examples:
 
+    \b
         dmsload sandbox --seed-descriptors
-
         dmsload sandbox --port 9000 --latency-p50 20 --latency-p99 250 --error-rate 0.01
 
-        DMSLOAD_DMS_URL=http://127.0.0.1:8080 dmsload run profiles/smoke.toml
+    In another shell, against `dmsload sandbox` on port 8080: demo.toml needs no
+    credentials; the DMS workloads need the client that `setup` creates first.
+
+    \b
+        dmsload run profiles/demo.toml --dms-url http://127.0.0.1:8080
+        dmsload setup --dms-url http://127.0.0.1:8080 --cms-url http://127.0.0.1:8080/config
+        dmsload run profiles/smoke.toml --dms-url http://127.0.0.1:8080
     """
     if workers != 1:
         typer.echo(

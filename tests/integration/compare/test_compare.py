@@ -377,3 +377,85 @@ def test_bad_inputs_exit_2_with_one_line(runs: Runs, tmp_path: Path) -> None:
         assert result.exit_code == 2, (args, result.output)
         assert result.stderr.startswith("dmsload: ") and result.stderr.count("\n") == 1
         assert message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        (
+            "bogus_metric:p(95)>+10%",
+            "--fail-on 'bogus_metric:p(95)>+10%': neither run has metric 'bogus_metric'",
+        ),
+        (
+            "http_req_duraton:p(95)>+10%",
+            "neither run has metric 'http_req_duraton' (did you mean 'http_req_duration'",
+        ),
+        (
+            "http_req_duration{name:POST /ed-fi/studnets}:p(95)>+10%",
+            "neither run has samples of http_req_duration{name:POST /ed-fi/studnets} "
+            "(did you mean 'POST /ed-fi/students'",
+        ),
+        (
+            "http_req_duration{scenario:nope}:p(95)>+10%",
+            "neither run has samples of http_req_duration{scenario:nope}",
+        ),
+        (
+            "http_req_duration{name:*,scenario:nope}:p(99)>+20%",
+            "http_req_duration{name:*,scenario:nope} matches no series that both runs have",
+        ),
+        (
+            f"http_req_duration{{name:{SETUP_ONLY_NAME}}}:p(95)>+10%",
+            f"neither run has samples of http_req_duration{{name:{SETUP_ONLY_NAME}}}",
+        ),
+    ],
+)
+def test_a_rule_that_matches_nothing_in_either_run_exits_2_naming_it(
+    runs: Runs, rule: str, message: str
+) -> None:
+    # A typo must not pass the gate: the slow run would break a correct rule.
+    result = _compare(runs.base, runs.slow, "--fail-on", "p(95)>+1000%", "--fail-on", rule)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"dmsload: --fail-on {rule!r}: ")
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_a_rule_on_a_name_one_run_lacks_is_no_data_not_an_error(runs: Runs, tmp_path: Path) -> None:
+    base = _json(runs.base)
+    kept = [
+        series
+        for series in base["metrics"]["http_req_duration"]["series"]
+        if dict(series["tags"]).get("name") != "POST /ed-fi/students"
+    ]
+    assert kept != base["metrics"]["http_req_duration"]["series"]
+    base["metrics"]["http_req_duration"]["series"] = kept
+    edited = tmp_path / "edited.summary.json"
+    edited.write_text(json.dumps(base))
+    rule = "http_req_duration{name:POST /ed-fi/students}:p(95)>+10%"
+    result = _compare(edited, runs.slow, "--fail-on", rule)
+    assert result.exit_code == 0, result.output
+    assert "no data in one run or both: not judged (not a failure)" in result.stdout
+
+
+def test_a_suite_rule_matching_one_profile_is_judged_and_one_matching_none_exits_2(
+    runs: Runs, tmp_path: Path
+) -> None:
+    before = _suite(tmp_path / "before", {"crud": runs.base}, with_key=True)
+    after = _suite(tmp_path / "after", {"crud": runs.slow}, with_key=True)
+    known = _compare(before, after, "--fail-on", "query_response_time:p(95)>+1000%")
+    assert known.exit_code == 0, known.output
+    typo = _compare(before, after, "--fail-on", "query_response_tim:p(95)>+10%")
+    assert typo.exit_code == 2, typo.output
+    assert "neither compared profile has metric 'query_response_tim'" in typo.stderr
+
+
+def test_suites_with_no_profile_in_common_cannot_be_gated(runs: Runs, tmp_path: Path) -> None:
+    before = _suite(tmp_path / "before", {"gone": runs.base}, with_key=True)
+    after = _suite(tmp_path / "after", {"fresh": runs.slow}, with_key=True)
+    assert _compare(before, after).exit_code == 0  # a comparison without rules only reports
+    gated = _compare(before, after, "--fail-on", "p(95)>+10%")
+    assert gated.exit_code == 2, gated.output
+    assert gated.stderr == (
+        "dmsload: --fail-on 'p(95)>+10%': the inputs have no profile in common, "
+        "so no rule can be judged\n"
+    )

@@ -65,7 +65,7 @@ def test_a_wrong_secret_fails_the_run_at_once_naming_the_token_url(
     assert took < 5.0, took
     failed = [line for line in done.stderr.splitlines() if "the run failed" in line]
     assert failed == [
-        f"dmsload: the run failed: AuthError: token request to {sandbox.base_url}/oauth/token "
+        f"dmsload: the run failed: token request to {sandbox.base_url}/oauth/token "
         "answered 401: The specified client credentials are invalid."
     ], done.stderr
     assert "retrying" not in done.stderr

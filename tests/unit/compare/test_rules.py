@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from dmsload.compare.rules import Rule, RuleError, Unit, Verdict, parse_rule, parse_rules
-from dmsload.compare.table import Section, compare_summaries, threshold_changes
+from dmsload.compare.table import (
+    Report,
+    Section,
+    check_rules_match,
+    compare_summaries,
+    threshold_changes,
+)
 from dmsload.metrics.kinds import MetricKind, ValueType, make_tags
 from dmsload.metrics.registry import Registry
 from dmsload.outputs.summary_json import LoadedSummary
@@ -100,6 +106,7 @@ def test_sub_metric_tags_are_sorted_and_a_star_is_a_wildcard() -> None:
         ("http_req_duration{name:x}p(95)>+1%", "a selector must be followed by ':STAT'"),
         ("http_req_duration{}:p(95)>+1%", "a sub-metric needs at least one tag:value"),
         ("http_req_duration{name}:p(95)>+1%", "sub-metric tag 'name' must be written tag:value"),
+        ("http_req_duration{name:}:p(95)>+1%", "sub-metric tag 'name:' has an empty value"),
         ("9lives:p(95)>+1%", "selector '9lives': a metric name is letters, digits and _"),
         ("  ", "empty rule"),
     ],
@@ -257,14 +264,28 @@ def test_rules_mark_their_rows_and_add_rows_for_stats_not_shown_by_default() -> 
     assert comparison.regressions == 3
 
 
-def test_a_rule_on_a_metric_neither_run_has_is_no_data() -> None:
+def test_a_rule_on_a_metric_neither_run_has_matches_nothing_and_is_a_rule_error() -> None:
     base, cur = _summary({"GET /a": [1]}), _summary({"GET /a": [1]})
-    comparison = compare_summaries(base, cur, [parse_rule("entity_creation_time:p(95)>+1%")])
-    assert comparison.rules[0].targets == [] and comparison.regressions == 0
-    comparison = compare_summaries(
-        base, cur, [parse_rule("http_req_duration{name:GET /zzz}:p(95)>+1%")]
-    )
+    rules = [parse_rule("entity_creation_time:p(95)>+1%")]
+    comparison = compare_summaries(base, cur, rules)
+    assert comparison.rules[0].targets == [] and not comparison.rules[0].matched
+    with pytest.raises(RuleError, match=r"neither run has metric 'entity_creation_time'$"):
+        check_rules_match(Report(Path("a"), Path("b"), [comparison]), rules)
+    rules = [parse_rule("http_req_duration{name:GET /zzz}:p(95)>+1%")]
+    comparison = compare_summaries(base, cur, rules)
     assert [t.judgement.verdict for t in comparison.rules[0].targets] == [Verdict.NO_DATA]
+    assert not comparison.rules[0].matched
+    with pytest.raises(RuleError, match=r"samples of http_req_duration\{name:GET /zzz\}"):
+        check_rules_match(Report(Path("a"), Path("b"), [comparison]), rules)
+
+
+def test_a_rule_on_a_name_one_run_has_is_no_data_and_matched() -> None:
+    base, cur = _summary({"GET /a": [1]}), _summary({"GET /a": [1], "GET /b": [2]})
+    rules = [parse_rule("http_req_duration{name:GET /b}:p(95)>+1%")]
+    comparison = compare_summaries(base, cur, rules)
+    assert [t.judgement.verdict for t in comparison.rules[0].targets] == [Verdict.NO_DATA]
+    assert comparison.rules[0].matched and comparison.regressions == 0
+    check_rules_match(Report(Path("a"), Path("b"), [comparison]), rules)
 
 
 @pytest.mark.parametrize(

@@ -195,6 +195,22 @@ def test_threshold_problems_name_the_entry() -> None:
     assert "thresholds.http_req_failed[0].bad: unknown key" in text
 
 
+@pytest.mark.parametrize(
+    ("selector", "tag"),
+    [
+        ("http_req_duration{scenario:}", "scenario:"),
+        ("http_req_duration{scenario:s,method:}", "method:"),
+        ("http_req_duration{scenario: }", "scenario:"),
+    ],
+)
+def test_an_empty_tag_value_in_a_threshold_selector_is_refused(selector: str, tag: str) -> None:
+    lines = errors({"vus": 1, "duration": "1s", **HTTP, "thresholds": {selector: ["p(95)<1"]}})
+    assert lines == [
+        f'p.toml: thresholds."{selector}": sub-metric tag {tag!r} has an empty value: '
+        f"write tag:value (got {selector!r})"
+    ]
+
+
 def test_sub_metric_selectors_are_parsed() -> None:
     profile = load(
         {
