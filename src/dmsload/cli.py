@@ -209,12 +209,6 @@ def run(
             "--execution-segment instead, not both",
             ExitCode.USAGE,
         )
-    if count > 1 and out:
-        raise fail(
-            "--out: not available with --workers yet (the workers send state, not samples); "
-            "use --summary-json",
-            ExitCode.USAGE,
-        )
     run_data = _run_data(seed, run_id, choice)
     writable_or_exit("--summary-export", summary_export)
     writable_or_exit("--summary-json", summary_json)

@@ -43,7 +43,12 @@ from dmsload.metrics import (
     define_builtin_metrics,
     make_tags,
 )
+from dmsload.metrics.kinds import TagSet
+from dmsload.metrics.registry import Metric
 from dmsload.metrics.wire import Payload, drain, encode, merge_payload
+from dmsload.outputs.session import OutputSession
+from dmsload.outputs.tap import SampleTap
+from dmsload.outputs.timeline import Timeline
 from dmsload.profile import Profile
 from dmsload.signals import preserved
 
@@ -56,6 +61,8 @@ _POLL_S = 0.05
 _PARENT_OWNED = frozenset({"vus", "vus_max"})
 """Gauges the parent sets itself (the sum over workers), not merged from the workers'."""
 
+WireSample = tuple[int, str, TagSet, float]
+"""(perf_counter ns, metric name, tags, value): a sample as a worker sends it."""
 Progress = dict[str, tuple[int, int, int, int, int, int, int]]
 """scenario → (completed, interrupted, dropped, active VUs, allocated VUs, requests, failed)."""
 
@@ -73,6 +80,8 @@ class WorkerJob:
     verbose: bool
     insecure: bool
     connection: ConnectionSettings | None
+    samples: bool
+    """Send every sample too (the parent streams `--out` and keeps the timeline)."""
 
 
 def worker_parts(profile: Profile, workers: int) -> list[Profile]:
@@ -124,6 +133,17 @@ class _WorkerSide:
         self.go_event: anyio.Event | None = None
         self.runner: Runner | None = None
         self.parent_gone = False
+        self.tap: SampleTap | None = None
+
+    def samples(self) -> list[WireSample]:
+        """The samples recorded since the last report (none unless the parent asked)."""
+        if self.tap is None:
+            return []
+        return [
+            (ns, metric.name, tags, value)
+            for ns, metric, tags, value in self.tap.take()
+            if metric.name not in _PARENT_OWNED
+        ]
 
     def send(self, message: tuple[Any, ...]) -> None:
         try:
@@ -166,7 +186,8 @@ class _WorkerSide:
         while True:
             await anyio.sleep(REPORT_INTERVAL_S)
             payload = encode(drain(self.runner.registry))
-            self.send(("report", self.job.index, payload, _progress(self.runner)))
+            samples = self.samples()
+            self.send(("report", self.job.index, payload, _progress(self.runner), samples))
 
     async def run(self) -> None:
         job = self.job
@@ -184,6 +205,8 @@ class _WorkerSide:
             start_gate=self.start_gate,
         )
         runner = self.runner = Runner(job.profile, options)
+        if job.samples:
+            self.tap = runner.registry.tap = SampleTap()
         async with anyio.create_task_group() as tg:
             tg.start_soon(self.listen)
             tg.start_soon(self.report)
@@ -200,7 +223,7 @@ class _WorkerSide:
             "data_api_url": None if session is None else session.data_api_url,
         }
         payload = encode(drain(runner.registry))
-        self.send(("final", job.index, payload, _progress(runner), info))
+        self.send(("final", job.index, payload, _progress(runner), info, self.samples()))
 
 
 def worker_main(conn: Connection, job: WorkerJob) -> None:
@@ -284,6 +307,10 @@ class WorkerPool:
         self.error: str | None = None
         self.start_ns = 0
         self.stream: TextIO = options.progress_stream
+        self.session: OutputSession | None = None
+        if options.outputs or options.timeline:
+            timeline = Timeline() if options.timeline else None
+            self.session = OutputSession(self.registry, options.outputs, timeline)
 
     def _log(self, text: str) -> None:
         self.stream.write(text + "\n")
@@ -305,6 +332,7 @@ class WorkerPool:
                 verbose=self.options.verbose,
                 insecure=self.options.insecure,
                 connection=self.options.connection,
+                samples=self.session is not None,
             )
             parent_end, child_end = context.Pipe()
             process = context.Process(
@@ -339,13 +367,35 @@ class WorkerPool:
         elif kind == "report":
             self._merge(message[2])
             worker.progress = message[3]
+            self._stream(worker.index, message[4])
         elif kind == "final":
             self._merge(message[2])
             worker.progress = message[3]
             worker.final = message[4]
+            self._stream(worker.index, message[5])
         elif kind == "failed":
             worker.failure = f"worker {worker.index} failed: {message[2]}"
             self._on_failure(worker)
+
+    def _stream(self, index: int, samples: list[WireSample]) -> None:
+        """Hand a worker's samples to the outputs and the timeline, tagged `worker`."""
+        if self.session is None or not samples:
+            return
+        tap = self.session.tap
+        metrics: dict[str, Metric] = {}
+        tagged: dict[TagSet, TagSet] = {}
+        worker = str(index)
+        for ns, name, tags, value in samples:
+            metric = metrics.get(name)
+            if metric is None:
+                metric = self.registry.get(name)
+                if metric is None:  # a metric the worker defined first: its state follows
+                    continue
+                metrics[name] = metric
+            with_worker = tagged.get(tags)
+            if with_worker is None:
+                with_worker = tagged[tags] = make_tags({**dict(tags), "worker": worker})
+            tap.put_at(ns, metric, with_worker, value)
 
     def _merge(self, payload: Payload) -> None:
         merge_payload(self.registry, payload, skip=_PARENT_OWNED)
@@ -427,6 +477,8 @@ class WorkerPool:
         self._tell_all(("go", start_at))
         await anyio.sleep(max(0.0, start_at - time.time()))
         self.start_ns = perf_counter_ns()
+        if self.session is not None:
+            self.session.begin(self.start_ns)
         self.registry.add(self.metrics.vus, 0.0, make_tags({}))
         last_print = last_eval = last_vus = 0.0
         last_requests = [0]
@@ -449,20 +501,26 @@ class WorkerPool:
         """Run every worker to its end; the merged result, whatever stopped the run."""
         started_at = time.time()
         self._spawn()
-        try:
-            async with anyio.create_task_group() as tg:
-                if self.options.handle_signals:
-                    tg.start_soon(self._watch_signals)
-                await self._supervise()
-                tg.cancel_scope.cancel()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await self._reap()
+        async with anyio.create_task_group() as streams:
+            if self.session is not None:
+                self.session.start(streams)
+            try:
+                async with anyio.create_task_group() as tg:
+                    if self.options.handle_signals:
+                        tg.start_soon(self._watch_signals)
+                    await self._supervise()
+                    tg.cancel_scope.cancel()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._reap()
+                    self.registry.add(self.metrics.vus, 0.0, make_tags({}))
+                    if self.session is not None:
+                        await self.session.finish(streams)
         finals = [w.final for w in self.workers if w.final is not None]
         # the run lasted as long as its longest part; the parent's own clock also counts the
         # workers' teardown and their last report
         elapsed = max((f["elapsed_s"] for f in finals), default=self._elapsed_s())
-        self.registry.add(self.metrics.vus, 0.0, make_tags({}))
+        session = self.session
         warnings = [text for f in finals for text in f["warnings"]]
         warnings += [w.failure for w in self.workers if w.failure is not None]
         errors = [
@@ -488,6 +546,10 @@ class WorkerPool:
             run_id=self.run_id,
             discovery=None if first is None else first["discovery"],
             data_api_url=None if first is None else first["data_api_url"],
+            timeline=None
+            if session is None or session.timeline is None
+            else session.timeline.to_json(),
+            outputs=[] if session is None else session.reports(),
         )
 
     async def _reap(self) -> None:

@@ -242,3 +242,23 @@ http_req_failed = ["rate<0.01"]
         assert sum(loaded) == 40 + 20
     tokens = {k: _count(d, "auth_token_requests") for k, d in documents.items()}
     assert tokens == {"one": 1, "two": 2}
+
+
+def test_out_streams_once_with_a_worker_tag_and_the_timeline_adds_up(
+    run_cli: Any, echo: Any, tmp_path: Path
+) -> None:
+    profile = _profile(tmp_path)
+    stream, out = tmp_path / "samples.ndjson", tmp_path / "summary.json"
+    done = run_cli(
+        "run", str(profile), "-q", "-e", f"TARGET={echo.url}", "--workers", "2",
+        "--out", f"json={stream}", "--summary-json", str(out),
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    points = [json.loads(line) for line in stream.read_text().splitlines()]
+    requests = [p for p in points if p.get("type") == "Point" and p["metric"] == "http_reqs"]
+    assert len(requests) == 200
+    assert {p["data"]["tags"]["worker"] for p in requests} == {"0", "1"}
+    vus = [p for p in points if p.get("type") == "Point" and p["metric"] == "vus"]
+    assert vus and all("worker" not in p["data"]["tags"] for p in vus)  # the parent's own
+    timeline = _summary(out)["timeseries"]
+    assert sum(timeline["http_reqs"]) == 200
