@@ -262,3 +262,18 @@ def test_out_streams_once_with_a_worker_tag_and_the_timeline_adds_up(
     assert vus and all("worker" not in p["data"]["tags"] for p in vus)  # the parent's own
     timeline = _summary(out)["timeseries"]
     assert sum(timeline["http_reqs"]) == 200
+
+
+def test_suite_runs_each_profile_in_workers(run_cli: Any, echo: Any, tmp_path: Path) -> None:
+    profile = tmp_path / "workers.toml"
+    profile.write_text(PROFILE.replace("${TARGET}", echo.url))
+    results = tmp_path / "results"
+    done = run_cli(
+        "suite", "--profiles", str(profile), "--workers", "2", "--cooldown", "0s", "-q",
+        "--results-dir", str(results),
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    index = json.loads((results / "suite.json").read_text())
+    assert [p["http_reqs"] for p in index["profiles"]] == [200]
+    detail = _summary(results / index["profiles"][0]["summary_json"])
+    assert _count(detail, "iterations") == 200
