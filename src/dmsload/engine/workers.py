@@ -373,6 +373,10 @@ class WorkerPool:
             worker.progress = message[3]
             worker.final = message[4]
             self._stream(worker.index, message[5])
+            if worker.final["error"] and self.error is None:
+                # as one process would: the run cannot proceed (setup failed, --start-at missed)
+                self.error = f"worker {worker.index}: {worker.final['error']}"
+                self._tell_all(("hard",))
         elif kind == "failed":
             worker.failure = f"worker {worker.index} failed: {message[2]}"
             self._on_failure(worker)
