@@ -77,6 +77,8 @@ class WorkerJob:
     run_id: str
     seed: int | None
     salt: str
+    pinned: bool
+    """The run id was asked for (`--run-id`), as in RunData."""
     verbose: bool
     insecure: bool
     connection: ConnectionSettings | None
@@ -192,8 +194,13 @@ class _WorkerSide:
     async def run(self) -> None:
         job = self.job
         self.go_event = anyio.Event()
-        run_data = RunData.create(
-            seed=job.seed, run_id=job.run_id, salt=job.salt, worker=job.index, workers=job.workers
+        run_data = RunData(
+            run_id=job.run_id,
+            seed=job.seed,
+            worker=job.index,
+            workers=job.workers,
+            pinned=job.pinned,
+            salt=job.salt,
         )
         options = RunOptions(
             quiet=True,
@@ -329,6 +336,7 @@ class WorkerPool:
                 run_id=run_data.run_id,
                 seed=run_data.seed,
                 salt=run_data.salt,
+                pinned=run_data.pinned,
                 verbose=self.options.verbose,
                 insecure=self.options.insecure,
                 connection=self.options.connection,
