@@ -458,6 +458,12 @@ class WorkerPool:
             )
             self._tell_all(("hard",))
 
+    def _draw(self, line: str, again: bool) -> None:
+        """The progress line: redrawn in place on a terminal, one line a time otherwise."""
+        if again and self.stream.isatty():
+            self.stream.write("\x1b[1F\x1b[2K")
+        self._log(line)
+
     def _progress_line(self, last: list[int], interval_s: float) -> str:
         totals = [0] * 7
         for worker in self.workers:
@@ -505,7 +511,7 @@ class WorkerPool:
                 last_eval = now
                 self._check_thresholds()
             if not self.options.quiet and now - last_print >= interval:
-                self._log(self._progress_line(last_requests, now - last_print))
+                self._draw(self._progress_line(last_requests, now - last_print), last_print > 0)
                 last_print = now
             await anyio.sleep(_POLL_S)
 
