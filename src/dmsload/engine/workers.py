@@ -315,6 +315,7 @@ class WorkerPool:
         self.start_ns = 0
         self.stream: TextIO = options.progress_stream
         self.session: OutputSession | None = None
+        self._progress_drawn = False
         if options.outputs or options.timeline:
             timeline = Timeline() if options.timeline else None
             self.session = OutputSession(self.registry, options.outputs, timeline)
@@ -322,6 +323,7 @@ class WorkerPool:
     def _log(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
+        self._progress_drawn = False
 
     # ---- processes --------------------------------------------------------------------
     def _spawn(self) -> None:
@@ -458,11 +460,13 @@ class WorkerPool:
             )
             self._tell_all(("hard",))
 
-    def _draw(self, line: str, again: bool) -> None:
-        """The progress line: redrawn in place on a terminal, one line a time otherwise."""
-        if again and self.stream.isatty():
+    def _draw(self, line: str) -> None:
+        """The progress line: redrawn in place on a terminal (unless a message came after
+        it), one line a time otherwise."""
+        if self._progress_drawn and self.stream.isatty():
             self.stream.write("\x1b[1F\x1b[2K")
         self._log(line)
+        self._progress_drawn = True
 
     def _progress_line(self, last: list[int], interval_s: float) -> str:
         totals = [0] * 7
@@ -511,7 +515,7 @@ class WorkerPool:
                 last_eval = now
                 self._check_thresholds()
             if not self.options.quiet and now - last_print >= interval:
-                self._draw(self._progress_line(last_requests, now - last_print), last_print > 0)
+                self._draw(self._progress_line(last_requests, now - last_print))
                 last_print = now
             await anyio.sleep(_POLL_S)
 
