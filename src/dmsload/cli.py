@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -49,12 +50,23 @@ from dmsload.dms.sandbox_target import (
     running_sandbox_target,
 )
 from dmsload.dms.setup_command import setup_command
-from dmsload.engine.runner import ExitCode, RunOptions, run_profile
+from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
+from dmsload.engine.segments import SegmentChoice
+from dmsload.engine.workers import run_workers
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
 from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
+from dmsload.scale_options import (
+    SegmentOpt,
+    SegmentSequenceOpt,
+    StartAtOpt,
+    WorkersOpt,
+    segment_or_exit,
+    start_at_or_exit,
+    workers_or_exit,
+)
 from dmsload.suite_command import suite as suite_command
 
 app = typer.Typer(
@@ -99,9 +111,12 @@ def validate(
     iterations: IterationsOpt = None,
     time_scale: TimeScaleOpt = 1.0,
     env: EnvOpt = None,
+    execution_segment: SegmentOpt = None,
+    execution_segment_sequence: SegmentSequenceOpt = None,
 ) -> None:
-    """Check profiles; sends no request. One file: print its plan. Several: one line per
-    valid file, every problem of the invalid ones, and exit 2 naming each invalid file.
+    """Check profiles (or one execution segment of each); sends no request. One file:
+    print its plan. Several: one line per valid file, every problem of the invalid ones,
+    and exit 2 naming each invalid file.
 
     Examples:
 
@@ -109,13 +124,19 @@ def validate(
       dmsload validate profiles/demo.toml
       dmsload validate profiles/demo.toml --time-scale 0.5
       dmsload validate profiles/*.toml
+      dmsload validate profiles/demo.toml --execution-segment 1/4:2/4 \\
+        --execution-segment-sequence 0,1/4,2/4,3/4,1
     """
+    choice = segment_or_exit(execution_segment, execution_segment_sequence)
     invalid: list[Path] = []
     for path in profiles:
         loaded = load_or_report(path, vus, duration, iterations, time_scale, env=env)
         if loaded is None:
             invalid.append(path)
-        elif len(profiles) == 1:
+            continue
+        if choice is not None:
+            loaded = loaded.for_segment(choice)
+        if len(profiles) == 1:
             for line in render_plan(loaded):
                 typer.echo(line)
             typer.echo("\nprofile is valid")
@@ -187,6 +208,10 @@ def run(
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
     timeout: TimeoutOpt = None,
+    execution_segment: SegmentOpt = None,
+    execution_segment_sequence: SegmentSequenceOpt = None,
+    start_at: StartAtOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -203,8 +228,20 @@ def run(
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
 
       dmsload run profiles/smoke.toml --sandbox --k6-summary k6.json --summary-mode legacy
+      dmsload run profiles/demo.toml --execution-segment 1/4:2/4 \\
+        --execution-segment-sequence 0,1/4,2/4,3/4,1 --run-id 0badcafe
+
+      dmsload run profiles/smoke.toml --sandbox --workers auto
     """
-    run_data = _run_data(seed, run_id)
+    choice = segment_or_exit(execution_segment, execution_segment_sequence)
+    count = workers_or_exit(workers)
+    if count > 1 and choice is not None:
+        raise fail(
+            f"--workers: {count} workers split the whole test; run one part per machine with "
+            "--execution-segment instead, not both",
+            ExitCode.USAGE,
+        )
+    run_data = _run_data(seed, run_id, choice)
     writable_or_exit("--summary-export", summary_export)
     writable_or_exit("--summary-json", summary_json)
     writable_or_exit("--k6-summary", k6_summary)
@@ -231,7 +268,10 @@ def run(
         no_thresholds=no_thresholds,
     )
     loaded = with_request_timeout(loaded, timeout)
+    if choice is not None:
+        loaded = loaded.for_segment(choice)
     credentials_or_exit(target, [loaded])
+    start_at_s = start_at_or_exit(start_at)
     report = ReportOptions(
         summary_export=summary_export,
         summary_json=summary_json,
@@ -248,23 +288,37 @@ def run(
         connection=target.connection,
         outputs=open_outputs_or_exit(out, loaded, k6_tags),
         timeline=summary_json is not None,
+        start_at=start_at_s,
     )
+    runner = _runner(count)
     if target.sandbox is None:
-        code = report_run(run_profile(loaded, options), loaded, report)
+        code = report_run(runner(loaded, options), loaded, report)
     else:
-        code = _run_on_sandbox(target.sandbox, loaded, options, report)
+        code = _run_on_sandbox(target.sandbox, loaded, options, report, runner)
     raise typer.Exit(int(code))
 
 
-def _run_data(seed: int | None, run_id: str | None) -> RunData:
+def _runner(workers: int) -> Callable[[Profile, RunOptions], RunResult]:
+    """One process for 1 worker (no extra process), else a pool of worker processes."""
+    if workers == 1:
+        return run_profile
+    return lambda profile, options: run_workers(profile, options, workers)
+
+
+def _run_data(seed: int | None, run_id: str | None, choice: SegmentChoice | None) -> RunData:
+    worker, workers = (0, 1) if choice is None else (choice.part.index, choice.part.parts)
     try:
-        return RunData.create(seed=seed, run_id=run_id)
+        return RunData.create(seed=seed, run_id=run_id, worker=worker, workers=workers)
     except DataError as exc:
         raise fail(f"--run-id: {exc}", ExitCode.USAGE) from None
 
 
 def _run_on_sandbox(
-    target: SandboxTarget, loaded: Profile, options: RunOptions, report: ReportOptions
+    target: SandboxTarget,
+    loaded: Profile,
+    options: RunOptions,
+    report: ReportOptions,
+    runner: Callable[[Profile, RunOptions], RunResult] = run_profile,
 ) -> ExitCode:
     def echo(line: str) -> None:
         typer.echo(line, err=True)
@@ -272,7 +326,7 @@ def _run_on_sandbox(
     try:
         with running_sandbox_target(target, echo) as settings:
             options = dataclasses.replace(options, connection=settings)
-            return report_run(run_profile(loaded, options), loaded, report)
+            return report_run(runner(loaded, options), loaded, report)
     except (SandboxStartError, SandboxSetupError) as exc:
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
 

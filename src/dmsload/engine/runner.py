@@ -7,7 +7,7 @@ import itertools
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from time import perf_counter_ns
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from dmsload.settings import ConnectionSettings
 
 THRESHOLD_INTERVAL_S = 2.0  # k6 re-evaluates thresholds every 2 s
+START_AT_TOLERANCE_S = 1.0
+"""`start_at` may have passed by this much (clock skew) and the run still starts."""
 
 
 class ExitCode(IntEnum):
@@ -74,6 +76,11 @@ class RunOptions:
     """Streaming outputs (`--out`), already opened."""
     timeline: bool = False
     """Keep the per-second time series (for `--summary-json` and the HTML report)."""
+    start_at: float | None = None
+    """Unix time at which the schedule's t=0 falls (`--start-at`), after setup; None: at once."""
+    start_gate: Callable[[], Awaitable[float | None]] | None = None
+    """Awaited after setup, before t=0: returns the start time (Unix s) to wait for, or None
+    for at once (a `--workers` worker waits there for the others)."""
 
 
 @dataclass
@@ -240,6 +247,11 @@ class Runner:
                     self._log(f"dmsload: closing a workload failed: {describe_exception(exc)}")
             await self.dms.aclose()
 
+    @property
+    def runtimes(self) -> list[ScenarioRuntime]:
+        """The scenarios' runtimes (empty until the run starts)."""
+        return self._runtimes
+
     # ---- control -------------------------------------------------------------------------
     def elapsed_s(self) -> float:
         """Seconds since the run started."""
@@ -256,6 +268,16 @@ class Runner:
             rt.hard_stop()
         self._cancel_all()
 
+    def interrupt(self, hard: bool = False) -> None:
+        """What SIGINT does, from another source (a `--workers` parent): the first call
+        stops gracefully and marks the run interrupted; `hard` (or a second call) stops now."""
+        if hard or self._interrupted:
+            self._interrupted = True
+            self.hard_stop()
+        else:
+            self._interrupted = True
+            self.stop()
+
     async def _scenario(self, rt: ScenarioRuntime) -> None:
         if not await _sleep_or_stop(rt, self._start_ns + rt.config.start_time):
             rt.progress.finished = True
@@ -270,15 +292,13 @@ class Runner:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 if not self._interrupted:
-                    self._interrupted = True
                     self._log(
                         f"dmsload: {signal.Signals(signum).name}: stopping gracefully; "
                         "send it again to stop at once"
                     )
-                    self.stop()
                 else:
                     self._log(f"dmsload: {signal.Signals(signum).name}: stopping now")
-                    self.hard_stop()
+                self.interrupt()
 
     def _sample_vus(self, base: TagSet) -> None:
         """Set the `vus` and `vus_max` gauges from the scenarios' live counts."""
@@ -356,6 +376,26 @@ class Runner:
             outputs=self.outputs.reports(),
         )
 
+    async def _wait_for_start(self, start_at: float | None) -> str | None:
+        """Sleep until `start_at` (a signal ends the wait); why the run cannot start, if it
+        passed more than START_AT_TOLERANCE_S ago (the parts of a split run would not line up)."""
+        if start_at is None:
+            return None
+        late = time.time() - start_at
+        if late > START_AT_TOLERANCE_S:
+            return (
+                f"--start-at passed {late:.1f} s ago (setup ended too late); the parts of a "
+                "split run would not line up, so this one does not start"
+            )
+        if late < 0 and not self.options.quiet:
+            self._log(f"dmsload: waiting {-late:.1f} s for --start-at")
+        while not self._interrupted:
+            remaining = start_at - time.time()
+            if remaining <= 0:
+                break
+            await anyio.sleep(min(remaining, 0.1))
+        return None
+
     async def _run_scenarios(self, printer: ProgressPrinter | None) -> str | None:
         """Prepare, then run every scenario to its end; the error that ended the run, if any."""
         try:
@@ -364,6 +404,14 @@ class Runner:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
                 await self._prepare()
+                start_at = self.options.start_at
+                if self.options.start_gate is not None:
+                    start_at = await self.options.start_gate()
+                missed = await self._wait_for_start(start_at)
+                if missed is not None:
+                    self._log(f"dmsload: {missed}")
+                    outer.cancel_scope.cancel()
+                    return missed
                 self._start_ns = perf_counter_ns()
                 self.outputs.begin(self._start_ns)
                 self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0
