@@ -45,6 +45,7 @@ from dmsload.dms.sandbox_target import (
 )
 from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, run_profile
+from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
 from dmsload.report.command import report as report_command
@@ -246,6 +247,7 @@ app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
 app.command(name="report")(report_command)
 app.command(name="compare")(compare_command)
+app.command(name="merge")(merge_command)
 
 
 def main() -> None:
