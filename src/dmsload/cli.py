@@ -48,6 +48,7 @@ from dmsload.engine.runner import ExitCode, RunOptions, run_profile
 from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
+from dmsload.rendezvous.command import rendezvous as rendezvous_command
 from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
@@ -248,6 +249,7 @@ app.command(name="suite")(suite_command)
 app.command(name="report")(report_command)
 app.command(name="compare")(compare_command)
 app.command(name="merge")(merge_command)
+app.command(name="rendezvous")(rendezvous_command)
 
 
 def main() -> None:
