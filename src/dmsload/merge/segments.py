@@ -44,7 +44,9 @@ def _text(value: Fraction) -> str:
 
 
 def parse_segment(text: str) -> Segment:
-    """`FROM:TO` (or `TO`) into a Segment with FROM < TO."""
+    """`FROM:TO` (or `TO`; empty is the whole) into a Segment with FROM < TO."""
+    if not text.strip():
+        return Segment(Fraction(0), Fraction(1))
     start_text, colon, end_text = text.partition(":")
     start, end = (
         (parse_fraction(start_text), parse_fraction(end_text))
