@@ -45,6 +45,7 @@ from dmsload.dms.sandbox_target import (
 )
 from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, run_profile
+from dmsload.engine.segments import SegmentChoice
 from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
@@ -52,6 +53,13 @@ from dmsload.rendezvous.command import rendezvous as rendezvous_command
 from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
+from dmsload.scale_options import (
+    SegmentOpt,
+    SegmentSequenceOpt,
+    StartAtOpt,
+    segment_or_exit,
+    start_at_or_exit,
+)
 from dmsload.suite_command import suite as suite_command
 
 app = typer.Typer(
@@ -90,16 +98,24 @@ def validate(
     iterations: IterationsOpt = None,
     time_scale: TimeScaleOpt = 1.0,
     env: EnvOpt = None,
+    execution_segment: SegmentOpt = None,
+    execution_segment_sequence: SegmentSequenceOpt = None,
 ) -> None:
-    """Check a profile and print its plan; sends no request.
+    """Check a profile and print its plan (or one execution segment's); sends no request.
 
     Examples:
 
       dmsload validate profiles/demo.toml
 
       dmsload validate profiles/demo.toml --time-scale 0.5
+
+      dmsload validate profiles/demo.toml --execution-segment 1/4:2/4 \\
+        --execution-segment-sequence 0,1/4,2/4,3/4,1
     """
+    choice = segment_or_exit(execution_segment, execution_segment_sequence)
     loaded = load_or_exit(profile, vus, duration, iterations, time_scale, env=env)
+    if choice is not None:
+        loaded = loaded.for_segment(choice)
     for line in render_plan(loaded):
         typer.echo(line)
     typer.echo("\nprofile is valid")
@@ -156,6 +172,9 @@ def run(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    execution_segment: SegmentOpt = None,
+    execution_segment_sequence: SegmentSequenceOpt = None,
+    start_at: StartAtOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -173,8 +192,12 @@ def run(
       dmsload run profiles/smoke.toml --sandbox
 
       dmsload run profiles/smoke.toml --sandbox --out json=samples.ndjson.gz --summary-json run.json
+
+      dmsload run profiles/demo.toml --execution-segment 1/4:2/4 \\
+        --execution-segment-sequence 0,1/4,2/4,3/4,1 --run-id 0badcafe
     """
-    run_data = _run_data(seed, run_id)
+    choice = segment_or_exit(execution_segment, execution_segment_sequence)
+    run_data = _run_data(seed, run_id, choice)
     writable_or_exit("--summary-export", summary_export)
     writable_or_exit("--summary-json", summary_json)
     writable_or_exit("--junit", junit)
@@ -198,7 +221,10 @@ def run(
         trend_stats=summary_trend_stats,
         no_thresholds=no_thresholds,
     )
+    if choice is not None:
+        loaded = loaded.for_segment(choice)
     credentials_or_exit(target, [loaded])
+    start_at_s = start_at_or_exit(start_at)
     report = ReportOptions(
         summary_export=summary_export,
         summary_json=summary_json,
@@ -214,6 +240,7 @@ def run(
         connection=target.connection,
         outputs=open_outputs_or_exit(out, loaded),
         timeline=summary_json is not None,
+        start_at=start_at_s,
     )
     if target.sandbox is None:
         code = report_run(run_profile(loaded, options), loaded, report)
@@ -222,9 +249,10 @@ def run(
     raise typer.Exit(int(code))
 
 
-def _run_data(seed: int | None, run_id: str | None) -> RunData:
+def _run_data(seed: int | None, run_id: str | None, choice: SegmentChoice | None) -> RunData:
+    worker, workers = (0, 1) if choice is None else (choice.part.index, choice.part.parts)
     try:
-        return RunData.create(seed=seed, run_id=run_id)
+        return RunData.create(seed=seed, run_id=run_id, worker=worker, workers=workers)
     except DataError as exc:
         raise fail(f"--run-id: {exc}", ExitCode.USAGE) from None
 

@@ -105,6 +105,7 @@ def build_manifest(
     discovery: Mapping[str, Any] | None,
     data_api_url: str | None,
     argv: Sequence[str] | None = None,
+    execution_segment: Mapping[str, object] | None = None,
 ) -> dict[str, Any]:
     """The manifest of one run."""
     target: dict[str, Any] | None = None
@@ -135,4 +136,5 @@ def build_manifest(
         "ended_at": _iso(ended_at),
         "run_id": run_id,
         "argv": redact_argv(sys.argv[1:] if argv is None else argv),
+        "execution_segment": None if execution_segment is None else dict(execution_segment),
     }

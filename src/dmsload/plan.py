@@ -35,6 +35,12 @@ def render_plan(profile: Profile) -> list[str]:
     lines = [f"profile: {profile.name} ({profile.source})"]
     if profile.description:
         lines.append(f"  {profile.description}")
+    if profile.segment is not None:
+        part = profile.segment.part
+        lines.append(
+            f"  execution segment: {part.segment} of {len(part.sequence)} parts "
+            f"({', '.join(str(s) for s in part.sequence)}): part {part.index + 1}'s share below"
+        )
     if profile.time_scale != 1.0:
         lines.append(f"  time scale: x{profile.time_scale:g} (durations scaled, rates unchanged)")
     lines.append(

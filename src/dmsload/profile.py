@@ -26,6 +26,7 @@ from dmsload.engine.executors import (
     Stage,
 )
 from dmsload.engine.executors.base import SCENARIO_NAME, Duration
+from dmsload.engine.segments import SegmentChoice
 from dmsload.metrics import (
     BUILTIN_KINDS,
     MetricKind,
@@ -135,6 +136,8 @@ class Profile:
     request_timeout_ns: int
     time_scale: float = 1.0
     custom_metrics: dict[str, MetricKind] = field(default_factory=dict)
+    segment: SegmentChoice | None = None
+    """The execution segment this process runs (`--execution-segment`); None: the whole."""
 
     @property
     def uses_dms(self) -> bool:
@@ -167,6 +170,14 @@ class Profile:
         return replace(
             self, scenarios=scenarios, thresholds=thresholds, time_scale=self.time_scale * factor
         )
+
+    def for_segment(self, choice: SegmentChoice) -> Profile:
+        """The part of the profile one execution segment runs: every scenario's share."""
+        scenarios = {
+            name: replace(s, config=s.config.for_part(choice.part))
+            for name, s in self.scenarios.items()
+        }
+        return replace(self, scenarios=scenarios, segment=choice)
 
 
 # ---- loading ----------------------------------------------------------------------------

@@ -39,6 +39,7 @@ def summary_document(
             discovery=result.discovery,
             data_api_url=result.data_api_url,
             argv=argv,
+            execution_segment=None if profile.segment is None else profile.segment.to_json(),
         ),
         "state": {
             "elapsed_s": result.elapsed_s,

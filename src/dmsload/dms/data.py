@@ -98,10 +98,25 @@ class RunData:
             raise DataError(f"worker {self.worker} is not in 0..{self.workers - 1}")
 
     @classmethod
-    def create(cls, seed: int | None = None, run_id: str | None = None, salt: str = "") -> RunData:
+    def create(
+        cls,
+        seed: int | None = None,
+        run_id: str | None = None,
+        salt: str = "",
+        worker: int = 0,
+        workers: int = 1,
+    ) -> RunData:
         """A run's data: the run id given (pinned), else a random one. The seed fixes the
-        generated values only, never the run id: two runs with one seed do not collide."""
-        return cls(run_id=run_id or new_run_id(), seed=seed, pinned=run_id is not None, salt=salt)
+        generated values only, never the run id: two runs with one seed do not collide.
+        `worker` of `workers` is this process's part (an execution segment's index)."""
+        return cls(
+            run_id=run_id or new_run_id(),
+            seed=seed,
+            pinned=run_id is not None,
+            salt=salt,
+            worker=worker,
+            workers=workers,
+        )
 
     @property
     def school_block(self) -> int:
@@ -135,11 +150,13 @@ class DataGenerator:
         self.run = run
         self.vu_id = vu_id
         self._prefix = f"{run.run_id}-{run.worker}-{stream}{vu_id}-"
+        # the parts of a split run draw different values (one part alone draws as before)
+        part = f"{run.worker}/" if run.workers > 1 else ""
         if run.seed is None:
-            seed_text = f"{run.run_id}/{stream}{vu_id}"
+            seed_text = f"{run.run_id}/{part}{stream}{vu_id}"
         else:  # the run id is not mixed in: a seed reproduces the values of any run
             salt = f"/{run.salt}" if run.salt else ""
-            seed_text = f"{run.seed}{salt}/{stream}{vu_id}"
+            seed_text = f"{run.seed}{salt}/{part}{stream}{vu_id}"
         self.rng = random.Random(hashlib.sha256(seed_text.encode()).digest())
         self._seq = count(1)
 

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from dmsload.settings import ConnectionSettings
 
 THRESHOLD_INTERVAL_S = 2.0  # k6 re-evaluates thresholds every 2 s
+START_AT_TOLERANCE_S = 1.0
+"""`start_at` may have passed by this much (clock skew) and the run still starts."""
 
 
 class ExitCode(IntEnum):
@@ -75,6 +77,8 @@ class RunOptions:
     """Streaming outputs (`--out`), already opened."""
     timeline: bool = False
     """Keep the per-second time series (for `--summary-json` and the HTML report)."""
+    start_at: float | None = None
+    """Unix time at which the schedule's t=0 falls (`--start-at`), after setup; None: at once."""
 
 
 @dataclass
@@ -359,6 +363,27 @@ class Runner:
             outputs=self.outputs.reports(),
         )
 
+    async def _wait_for_start(self) -> str | None:
+        """Sleep until `start_at` (a signal ends the wait); why the run cannot start, if it
+        passed more than START_AT_TOLERANCE_S ago (the parts of a split run would not line up)."""
+        start_at = self.options.start_at
+        if start_at is None:
+            return None
+        late = time.time() - start_at
+        if late > START_AT_TOLERANCE_S:
+            return (
+                f"--start-at passed {late:.1f} s ago (setup ended too late); the parts of a "
+                "split run would not line up, so this one does not start"
+            )
+        if late < 0 and not self.options.quiet:
+            self._log(f"dmsload: waiting {-late:.1f} s for --start-at")
+        while not self._interrupted:
+            remaining = start_at - time.time()
+            if remaining <= 0:
+                break
+            await anyio.sleep(min(remaining, 0.1))
+        return None
+
     async def _run_scenarios(self, printer: ProgressPrinter | None) -> str | None:
         """Prepare, then run every scenario to its end; the error that ended the run, if any."""
         try:
@@ -367,6 +392,11 @@ class Runner:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
                 await self._prepare()
+                missed = await self._wait_for_start()
+                if missed is not None:
+                    self._log(f"dmsload: {missed}")
+                    outer.cancel_scope.cancel()
+                    return missed
                 self._start_ns = perf_counter_ns()
                 self.outputs.begin(self._start_ns)
                 self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0

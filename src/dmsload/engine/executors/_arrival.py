@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Self
 
 import anyio
 import anyio.lowlevel
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from dmsload.durations import NS_PER_S, format_duration
 from dmsload.engine.executors.base import Duration, ExecutorConfig, alias
+from dmsload.engine.segments import NO_INDICES, ExecutionPart, Stripe
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
@@ -110,6 +112,29 @@ class ArrivalRateConfig(ExecutorConfig):
         ge=0, validation_alias=alias("pre_allocated_vus", "preAllocatedVUs")
     )
     max_vus: int | None = Field(None, ge=0, validation_alias=alias("max_vus", "maxVUs"))
+    _stripe: Stripe | None = PrivateAttr(None)
+    """The iterations this part starts (an execution segment's stripe); None: every one."""
+
+    def for_part(self, part: ExecutionPart) -> Self:
+        """The part's share of the VU pool, and the iterations of its stripe. As k6, the stripe
+        comes from the sequence re-cut by max_vus: a part without VUs starts no iteration."""
+        by_vus = part.for_value(self.vu_ceiling())
+        copy = self.model_copy(
+            update={
+                "pre_allocated_vus": part.scale(self.pre_allocated_vus),
+                "max_vus": part.scale(self.vu_ceiling()),
+            }
+        )
+        copy._stripe = NO_INDICES if by_vus is None else by_vus.stripe
+        return copy
+
+    def iteration_indices(self) -> Iterator[int]:
+        """The global (0-based) indices of the iterations this part starts, in order."""
+        return itertools.count() if self._stripe is None else self._stripe.indices()
+
+    def share_of(self, planned: int) -> int:
+        """How many of the first `planned` iterations of the whole test this part starts."""
+        return planned if self._stripe is None else self._stripe.count_below(planned)
 
     def vu_ceiling(self) -> int:
         """max_vus, which defaults to pre_allocated_vus."""
@@ -141,5 +166,8 @@ class ArrivalRateConfig(ExecutorConfig):
         return f" (maxVUs: {self.pre_allocated_vus}-{self.vu_ceiling()}, " + self.base_info()[2:]
 
     def per_second(self, rate: float) -> float:
-        """A rate per time_unit as iterations per second."""
-        return rate * NS_PER_S / self.time_unit if self.time_unit else 0.0
+        """A rate per time_unit as iterations per second (this part's share of it)."""
+        if not self.time_unit:
+            return 0.0
+        share = 1.0 if self._stripe is None else self._stripe.share()
+        return rate * share * NS_PER_S / self.time_unit

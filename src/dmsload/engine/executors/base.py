@@ -12,6 +12,7 @@ from dmsload.durations import NS_PER_S, DurationError, format_duration, parse_du
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.segments import ExecutionPart
 
 MIN_DURATION_NS = NS_PER_S
 SCENARIO_NAME = re.compile(r"^[0-9a-zA-Z_-]+$")
@@ -83,6 +84,10 @@ class ExecutorConfig(BaseModel, ABC):
     @abstractmethod
     def vu_plan(self) -> list[tuple[int, int]]:
         """The planned VU count over time as (offset ns, VUs) steps; the last is 0 VUs."""
+
+    @abstractmethod
+    def for_part(self, part: ExecutionPart) -> Self:
+        """This executor's share of the test in one execution segment (k6's rules)."""
 
     @abstractmethod
     async def run(self, rt: ScenarioRuntime) -> None:

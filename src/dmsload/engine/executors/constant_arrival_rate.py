@@ -56,17 +56,15 @@ class ConstantArrivalRateConfig(ArrivalRateConfig):
 
     def progress_total(self) -> int:
         """Iterations planned, for the progress line."""
-        return planned_iterations(self.rate, self.time_unit, self.duration)
+        return self.share_of(planned_iterations(self.rate, self.time_unit, self.duration))
 
     def due_offsets(self) -> Iterator[int]:
         """Every due offset, in order, until the duration ends."""
-        index = 0
-        while True:
+        for index in self.iteration_indices():
             due = due_offset_ns(index, self.rate, self.time_unit)
             if due >= self.duration:
                 return
             yield due
-            index += 1
 
     async def run(self, rt: ScenarioRuntime) -> None:
         await run_arrivals(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio
 from pydantic import Field
@@ -13,6 +13,7 @@ from dmsload.engine.executors.base import Duration, ExecutorConfig, min_duration
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.segments import ExecutionPart
 
 
 class ConstantVUsConfig(ExecutorConfig):
@@ -40,6 +41,10 @@ class ConstantVUsConfig(ExecutorConfig):
 
     def vu_plan(self) -> list[tuple[int, int]]:
         return [(0, self.vus), (self.duration, 0)]
+
+    def for_part(self, part: ExecutionPart) -> Self:
+        """The part's share of the VUs."""
+        return self.model_copy(update={"vus": part.scale(self.vus)})
 
     async def run(self, rt: ScenarioRuntime) -> None:
         vus = [rt.new_vu() for _ in range(self.vus)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio
 import anyio.lowlevel
@@ -11,6 +11,7 @@ from dmsload.engine.executors._iterations import IterationsConfig
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.segments import ExecutionPart
     from dmsload.engine.vu import VU
 
 
@@ -30,6 +31,10 @@ class PerVUIterationsConfig(IterationsConfig):
     def progress_total(self) -> int:
         """Iterations planned, for the progress line."""
         return self.iterations * self.vus
+
+    def for_part(self, part: ExecutionPart) -> Self:
+        """The part's share of the VUs; each still runs `iterations` (as k6)."""
+        return self.model_copy(update={"vus": part.scale(self.vus)})
 
     async def run(self, rt: ScenarioRuntime) -> None:
         end = self.max_duration

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
@@ -16,8 +17,16 @@ if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
 
 
-def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> Iterator[int]:
+def due_offsets_ns(
+    start_rate: int,
+    stages: list[Stage],
+    time_unit_ns: int,
+    indices: Iterable[int] | None = None,
+) -> Iterator[int]:
     """k6's `cal`: iteration n is due where the area under the rate line reaches n.
+
+    `indices` are the (0-based) iterations to schedule, in order: an execution segment's
+    stripe; every iteration by default.
 
     The first iteration is due at area 1 (not at t=0). In a ramp from rate f to t over D the
     offset in the stage is x = (f*D - sqrt(D*(f^2*D + 2*(n-done)*(t-f)))) / (f - t); in a flat
@@ -29,7 +38,8 @@ def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> I
     two_unit = 2 * time_unit_ns
     stage_start = 0
     done2 = 0  # the area of the stages so far, times 2*time_unit
-    i = 1
+    areas = (n + 1 for n in (itertools.count() if indices is None else indices))
+    i = next(areas, None)  # iteration n is due where the area reaches n + 1
     from_rate = start_rate
     for stage in stages:
         to_rate = stage.target
@@ -38,7 +48,7 @@ def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> I
         if from_rate != to_rate:
             base = from_rate * from_rate * duration
             slope = to_rate - from_rate
-            while i * two_unit <= end2:
+            while i is not None and i * two_unit <= end2:
                 radicand = duration * (base + (i * two_unit - done2) * slope)
                 root = math.isqrt(radicand) if radicand > 0 else 0
                 if from_rate > to_rate:
@@ -48,11 +58,11 @@ def due_offsets_ns(start_rate: int, stages: list[Stage], time_unit_ns: int) -> I
                 else:
                     offset = (root - from_rate * duration) // (to_rate - from_rate)
                 yield stage_start + offset
-                i += 1
+                i = next(areas, None)
         else:
-            while i * two_unit <= end2:
+            while i is not None and i * two_unit <= end2:
                 yield stage_start + (i * two_unit - done2) // (2 * to_rate)
-                i += 1
+                i = next(areas, None)
         done2 = end2
         from_rate = to_rate
         stage_start += duration
@@ -105,7 +115,7 @@ class RampingArrivalRateConfig(ArrivalRateConfig):
 
     def progress_total(self) -> int:
         """Iterations planned, for the progress line."""
-        return planned_iterations(self.start_rate, self.stages, self.time_unit)
+        return self.share_of(planned_iterations(self.start_rate, self.stages, self.time_unit))
 
     def rate_plan(self) -> list[tuple[int, float]]:
         """(offset ns, iterations/s) at each stage boundary, for `dmsload validate`."""
@@ -119,7 +129,7 @@ class RampingArrivalRateConfig(ArrivalRateConfig):
     async def run(self, rt: ScenarioRuntime) -> None:
         await run_arrivals(
             rt,
-            due_offsets_ns(self.start_rate, self.stages, self.time_unit),
+            due_offsets_ns(self.start_rate, self.stages, self.time_unit, self.iteration_indices()),
             self.regular_duration_ns(),
             self.graceful_stop,
             self.pre_allocated_vus,

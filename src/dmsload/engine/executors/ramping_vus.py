@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio
 import anyio.lowlevel
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from dmsload.durations import NS_PER_S, format_duration
 from dmsload.engine.executors.base import (
@@ -21,6 +22,7 @@ from dmsload.engine.executors.base import (
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.segments import ExecutionPart
     from dmsload.engine.vu import VU
 
 
@@ -75,6 +77,18 @@ def raw_execution_steps(start_vus: int, stages: list[Stage], zero_end: bool) -> 
     return steps
 
 
+def part_steps(steps: list[Step], scale: Callable[[int], int]) -> list[Step]:
+    """The steps of one execution segment: VU n of the whole test belongs to the part whose
+    stripe holds index n-1, so the part's count at any time is its share of the whole's
+    count (k6 interleaves VUs between instances this way); steps that change nothing go."""
+    result = [Step(0, scale(steps[0].vus))]
+    for step in steps[1:]:
+        vus = scale(step.vus)
+        if vus != result[-1].vus:
+            result.append(Step(step.offset_ns, vus))
+    return result
+
+
 def reserve_for_graceful_ramp_downs(
     raw: list[Step], graceful_ramp_down_ns: int, end_offset_ns: int
 ) -> list[Step]:
@@ -122,11 +136,17 @@ def reserve_for_graceful_ramp_downs(
 
 
 def execution_requirements(
-    start_vus: int, stages: list[Stage], graceful_ramp_down_ns: int, graceful_stop_ns: int
+    start_vus: int,
+    stages: list[Stage],
+    graceful_ramp_down_ns: int,
+    graceful_stop_ns: int,
+    scale: Callable[[int], int] | None = None,
 ) -> list[Step]:
     """k6's GetExecutionRequirements: VUs reserved over time, ending with 0 at
-    sum(stages) + graceful_stop."""
+    sum(stages) + graceful_stop; `scale` gives one execution segment's share."""
     steps = raw_execution_steps(start_vus, stages, zero_end=False)
+    if scale is not None:
+        steps = part_steps(steps, scale)
     end = sum_stages_ns(stages) + graceful_stop_ns
     if graceful_ramp_down_ns > 0:
         steps = reserve_for_graceful_ramp_downs(steps, graceful_ramp_down_ns, end)
@@ -147,6 +167,19 @@ class RampingVUsConfig(ExecutorConfig):
     graceful_ramp_down: Duration = Field(
         30 * NS_PER_S, validation_alias=alias("graceful_ramp_down", "gracefulRampDown")
     )
+    _part: ExecutionPart | None = PrivateAttr(None)
+    """The execution segment this config runs; None: the whole test."""
+
+    def for_part(self, part: ExecutionPart) -> Self:
+        """The part's VUs: its share of the whole's VU count at every instant."""
+        copy = self.model_copy()
+        copy._part = part
+        return copy
+
+    def raw_steps(self) -> list[Step]:
+        """The planned VU count over time (this part's, under an execution segment)."""
+        steps = raw_execution_steps(self.start_vus, self.stages, zero_end=True)
+        return steps if self._part is None else part_steps(steps, self._part.scale)
 
     def rule_errors(self) -> list[tuple[str, str, object]]:
         errors = validate_stages(self.stages)
@@ -176,16 +209,18 @@ class RampingVUsConfig(ExecutorConfig):
     def requirements(self) -> list[Step]:
         """VUs reserved over time (graceful ramp-downs included)."""
         return execution_requirements(
-            self.start_vus, self.stages, self.graceful_ramp_down, self.graceful_stop
+            self.start_vus,
+            self.stages,
+            self.graceful_ramp_down,
+            self.graceful_stop,
+            None if self._part is None else self._part.scale,
         )
 
     def vu_plan(self) -> list[tuple[int, int]]:
-        return [
-            (s.offset_ns, s.vus) for s in raw_execution_steps(self.start_vus, self.stages, True)
-        ]
+        return [(s.offset_ns, s.vus) for s in self.raw_steps()]
 
     async def run(self, rt: ScenarioRuntime) -> None:
-        raw = raw_execution_steps(self.start_vus, self.stages, zero_end=True)
+        raw = self.raw_steps()
         graceful = self.requirements()
         handles = [_VUHandle(rt, rt.new_vu()) for _ in range(max(s.vus for s in graceful))]
         idle = _IdleTracker(handles)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Self
 
 import anyio
 import anyio.lowlevel
@@ -11,6 +11,7 @@ from dmsload.engine.executors._iterations import IterationsConfig
 
 if TYPE_CHECKING:
     from dmsload.engine.scenario import ScenarioRuntime
+    from dmsload.engine.segments import ExecutionPart
     from dmsload.engine.vu import VU
 
 
@@ -35,6 +36,14 @@ class SharedIterationsConfig(IterationsConfig):
 
     def describe(self) -> str:
         return self.describe_iterations(f"{self.iterations} iterations shared among {self.vus} VUs")
+
+    def for_part(self, part: ExecutionPart) -> Self:
+        """The part's share of the VUs, and of the iterations in proportion to those VUs (k6
+        re-cuts the sequence by the VU count, so a part without VUs gets no iteration)."""
+        by_vus = part.for_value(self.vus)
+        vus = part.scale(self.vus)
+        iterations = 0 if by_vus is None or vus == 0 else by_vus.scale(self.iterations)
+        return self.model_copy(update={"vus": vus, "iterations": iterations})
 
     async def run(self, rt: ScenarioRuntime) -> None:
         attempted = 0
