@@ -203,7 +203,7 @@ def merged_document(merged: MergedRun, argv: Sequence[str] | None = None) -> dic
     manifest["execution_segment"] = None
     manifest["parts"] = [_part_entry(part) for part in parts]
     aborted = merged.aborted_by
-    offsets = start_offsets([part.summary.document["manifest"]["started_at"] for part in parts])
+    offsets = start_offsets([part.summary.document["manifest"] for part in parts])
     outputs = [entry for part in parts for entry in part.summary.document.get("outputs") or []]
     return {
         "schema": SCHEMA,

@@ -1,7 +1,8 @@
 """The parts' per-second series folded into one, aligned on their wall-clock start.
 
-Each part's second t is placed at t + its start offset (its `manifest.started_at` minus the
-earliest part's, rounded to the second; zero for parts started together with `--start-at`).
+Each part's second t is placed at t + its start offset: zero when every part ran with the same
+`--start-at` (read from its `manifest.argv`), so their t = 0 is one instant; otherwise its
+`manifest.started_at` minus the earliest part's, rounded to the second.
 Counts add up; rates are recomputed from the sums; `vus` and `vus_max` add up each part's last
 value; `max_ms` is the largest; `cpu_percent` is the busiest part's (each part is one
 process). A second's p50/p95/p99 cannot be recomputed from the parts' percentiles, so they are
@@ -21,8 +22,22 @@ GAUGES = ("vus", "vus_max")
 NOT_MERGED = ("p50_ms", "p95_ms", "p99_ms")
 
 
-def start_offsets(started_at: Sequence[str]) -> list[int]:
-    """Each part's start in whole seconds after the earliest (ISO 8601 timestamps)."""
+def start_at_argument(argv: Sequence[str]) -> str | None:
+    """The `--start-at` a part ran with, from its command line, if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--start-at" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--start-at="):
+            return arg.partition("=")[2]
+    return None
+
+
+def start_offsets(manifests: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Each part's start in whole seconds after the earliest part's."""
+    agreed = {start_at_argument(manifest.get("argv") or []) for manifest in manifests}
+    if len(agreed) == 1 and None not in agreed:
+        return [0] * len(manifests)
+    started_at = [str(manifest["started_at"]) for manifest in manifests]
     moments = [datetime.fromisoformat(text).timestamp() for text in started_at]
     earliest = min(moments)
     return [round(moment - earliest) for moment in moments]

@@ -9,7 +9,7 @@ import pytest
 
 from dmsload.merge import PartsError, check_parts, merge_parts, read_part
 from dmsload.merge.combine import MergedRun, merged_document
-from dmsload.merge.timeseries import merge_timeseries
+from dmsload.merge.timeseries import merge_timeseries, start_offsets
 from dmsload.metrics import Registry
 from dmsload.metrics.sinks import TrendSink
 from dmsload.outputs.summary_json import load_summary, metrics_document
@@ -376,3 +376,14 @@ def test_merged_document_lists_the_parts_and_round_trips(tmp_path: Path, profile
     write_json_atomically(out, document)
     again = load_summary(out)
     assert again.registry.view("iterations").counter_total() == 200  # type: ignore[union-attr]
+
+
+def test_parts_with_one_start_at_share_t0_and_others_align_on_their_start() -> None:
+    at = "2026-12-01T20:00:00.000Z"
+    manifests = [
+        {"started_at": "2026-12-01T19:59:50.100+00:00", "argv": ["run", "--start-at", at]},
+        {"started_at": "2026-12-01T19:59:51.900+00:00", "argv": ["run", f"--start-at={at}"]},
+    ]
+    assert start_offsets(manifests) == [0, 0]
+    manifests[1]["argv"] = ["run"]
+    assert start_offsets(manifests) == [0, 2]
