@@ -387,3 +387,31 @@ def test_parts_with_one_start_at_share_t0_and_others_align_on_their_start() -> N
     assert start_offsets(manifests) == [0, 0]
     manifests[1]["argv"] = ["run"]
     assert start_offsets(manifests) == [0, 2]
+
+
+def test_a_part_aborted_by_a_threshold_makes_the_merge_exit_99_naming_it(
+    tmp_path: Path, profile: Path
+) -> None:
+    rules = {"http_req_duration": ["p(95)<100000"]}
+    aborted = {"metric": "http_req_duration", "expression": "p(95)<100000"}
+    paths = [
+        write_part(
+            tmp_path / f"p{index}.json",
+            samples(20, seed=index),
+            rules=rules,
+            profile=profile,
+            segment=segment,
+            sequence=SEQUENCE,
+            index=index,
+            state={"aborted_by": aborted, "exit_code": 99} if index == 2 else None,
+        )
+        for segment, index in quarters()
+    ]
+    merged = _merge(paths)
+    assert [r.ok for r in merged.thresholds] == [True]  # the merged data would pass
+    assert merged.aborted_by is not None
+    assert merged.aborted_by.threshold.source == "p(95)<100000"
+    assert int(merged.exit_code) == 99
+    assert merged.error is None
+    assert any(f"part {paths[2]} was aborted by threshold" in note for note in merged.notes)
+    assert merged_document(merged, argv=["merge"])["state"]["aborted_by"] == aborted
