@@ -124,9 +124,14 @@ class Coverage:
         return f"for segment {gap}"
 
 
-def _profile_key(part: Part) -> tuple[Any, Any]:
+def _profile_key(part: Part) -> tuple[Any, Any, Any]:
     profile = part.summary.document.get("manifest", {}).get("profile") or {}
-    return profile.get("sha256"), profile.get("name")
+    return profile.get("sha256"), profile.get("name"), profile.get("time_scale")
+
+
+def _describe_profile(part: Part) -> str:
+    sha, name, time_scale = _profile_key(part)
+    return f"{name}, sha256 {str(sha)[:12]}, time_scale {time_scale}"
 
 
 def _thresholds_key(part: Part) -> list[tuple[Any, Any, Any]]:
@@ -153,10 +158,9 @@ def check_parts(parts: list[Part]) -> Coverage:
                 "merged with other parts"
             )
         if _profile_key(part) != _profile_key(first):
-            sha, name = _profile_key(part)
             raise PartsError(
-                f"{part.path}: manifest.profile: a different profile ({name}, sha256 {sha}) "
-                f"from {first.path}'s ({_profile_key(first)[1]}, sha256 {_profile_key(first)[0]})"
+                f"{part.path}: manifest.profile: a different profile from {first.path}'s "
+                f"({_describe_profile(part)}, not {_describe_profile(first)})"
             )
         if _thresholds_key(part) != _thresholds_key(first):
             raise PartsError(f"{part.path}: thresholds: not the same as {first.path}'s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from dmsload.merge import PartsError, check_parts, merge_parts, read_part
@@ -231,7 +232,14 @@ def test_parts_of_different_profiles_are_refused_naming_the_part(
         index=1,
     )
     message = _refusal([paths[0], stranger, paths[2], paths[3]])
-    assert message.startswith(f"{stranger}: manifest.profile: a different profile")
+    assert message.startswith(f"{stranger}: manifest.profile: a different profile from")
+    assert "(split, sha256 " in message
+
+    document = load_summary(paths[1]).document
+    document["manifest"]["profile"]["time_scale"] = 0.5
+    scaled = tmp_path / "scaled.json"
+    scaled.write_bytes(orjson.dumps(document))
+    assert "time_scale 0.5, not split" in _refusal([paths[0], scaled])
 
 
 def test_overlapping_duplicated_and_foreign_segments_are_refused(
