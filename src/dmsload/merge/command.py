@@ -29,6 +29,7 @@ def merge(
     parts: Annotated[
         list[Path],
         typer.Argument(
+            metavar="PART",
             help="The parts' summary JSONs (`dmsload run --execution-segment ... "
             "--summary-json PART`).",
             show_default=False,

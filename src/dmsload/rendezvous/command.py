@@ -32,6 +32,7 @@ def rendezvous(
     directory: Annotated[
         Path,
         typer.Argument(
+            metavar="DIRECTORY",
             help="A directory every party shares (the pods' ReadWriteMany volume).",
             show_default=False,
         ),
