@@ -23,6 +23,9 @@ case $parts in '' | *[!0-9]* | 0) fail "DMSLOAD_PARTS: expected a count of pods 
 case $run_name in '' | */* | .*) fail "DMSLOAD_RUN_NAME: expected a new name for each run (got '$run_name')" ;; esac
 
 dir=${DMSLOAD_RESULTS:-/results}/$run_name
+# One run id for every part (8 hex digits), from the run's name unless DMSLOAD_RUN_ID is set:
+# generated identities hold it and the part's index, so parts never collide.
+run_id=${DMSLOAD_RUN_ID:-$(printf '%s' "$run_name" | sha256sum | cut -c1-8)}
 part=$dir/part-$index.summary.json
 segment="$index/$parts:$((index + 1))/$parts"
 sequence=0
@@ -55,6 +58,7 @@ dmsload run "$profile" \
     --execution-segment-sequence "$sequence" \
     --start-at "$start" \
     --summary-json "$part" \
+    --run-id "$run_id" \
     --no-color "$@"
 status=$?
 set -e

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -44,8 +45,9 @@ from dmsload.dms.sandbox_target import (
     running_sandbox_target,
 )
 from dmsload.dms.setup_command import setup_command
-from dmsload.engine.runner import ExitCode, RunOptions, run_profile
+from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.engine.segments import SegmentChoice
+from dmsload.engine.workers import run_workers
 from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
@@ -57,8 +59,10 @@ from dmsload.scale_options import (
     SegmentOpt,
     SegmentSequenceOpt,
     StartAtOpt,
+    WorkersOpt,
     segment_or_exit,
     start_at_or_exit,
+    workers_or_exit,
 )
 from dmsload.suite_command import suite as suite_command
 
@@ -175,6 +179,7 @@ def run(
     execution_segment: SegmentOpt = None,
     execution_segment_sequence: SegmentSequenceOpt = None,
     start_at: StartAtOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -195,8 +200,17 @@ def run(
 
       dmsload run profiles/demo.toml --execution-segment 1/4:2/4 \\
         --execution-segment-sequence 0,1/4,2/4,3/4,1 --run-id 0badcafe
+
+      dmsload run profiles/smoke.toml --sandbox --workers auto
     """
     choice = segment_or_exit(execution_segment, execution_segment_sequence)
+    count = workers_or_exit(workers)
+    if count > 1 and choice is not None:
+        raise fail(
+            f"--workers: {count} workers split the whole test; run one part per machine with "
+            "--execution-segment instead, not both",
+            ExitCode.USAGE,
+        )
     run_data = _run_data(seed, run_id, choice)
     writable_or_exit("--summary-export", summary_export)
     writable_or_exit("--summary-json", summary_json)
@@ -242,11 +256,19 @@ def run(
         timeline=summary_json is not None,
         start_at=start_at_s,
     )
+    runner = _runner(count)
     if target.sandbox is None:
-        code = report_run(run_profile(loaded, options), loaded, report)
+        code = report_run(runner(loaded, options), loaded, report)
     else:
-        code = _run_on_sandbox(target.sandbox, loaded, options, report)
+        code = _run_on_sandbox(target.sandbox, loaded, options, report, runner)
     raise typer.Exit(int(code))
+
+
+def _runner(workers: int) -> Callable[[Profile, RunOptions], RunResult]:
+    """One process for 1 worker (no extra process), else a pool of worker processes."""
+    if workers == 1:
+        return run_profile
+    return lambda profile, options: run_workers(profile, options, workers)
 
 
 def _run_data(seed: int | None, run_id: str | None, choice: SegmentChoice | None) -> RunData:
@@ -258,7 +280,11 @@ def _run_data(seed: int | None, run_id: str | None, choice: SegmentChoice | None
 
 
 def _run_on_sandbox(
-    target: SandboxTarget, loaded: Profile, options: RunOptions, report: ReportOptions
+    target: SandboxTarget,
+    loaded: Profile,
+    options: RunOptions,
+    report: ReportOptions,
+    runner: Callable[[Profile, RunOptions], RunResult] = run_profile,
 ) -> ExitCode:
     def echo(line: str) -> None:
         typer.echo(line, err=True)
@@ -266,7 +292,7 @@ def _run_on_sandbox(
     try:
         with running_sandbox_target(target, echo) as settings:
             options = dataclasses.replace(options, connection=settings)
-            return report_run(run_profile(loaded, options), loaded, report)
+            return report_run(runner(loaded, options), loaded, report)
     except (SandboxStartError, SandboxSetupError) as exc:
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
 

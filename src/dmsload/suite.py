@@ -16,6 +16,7 @@ from pathlib import Path
 
 from dmsload.dms.data import RunData
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
+from dmsload.engine.workers import run_workers
 from dmsload.jsonfiles import write_bytes_atomically, write_json_atomically
 from dmsload.profile import Profile
 from dmsload.run_report import ReportOptions, report_run
@@ -114,6 +115,8 @@ class SuiteOptions:
     seed: int | None = None
     run_options: RunOptions = field(default_factory=RunOptions)
     report: ReportOptions = field(default_factory=ReportOptions)
+    workers: int = 1
+    """Worker processes per profile (`--workers`); 1: the profile runs in this process."""
 
 
 def outcome_of(name: str, path: Path, result: RunResult, code: ExitCode) -> ProfileOutcome:
@@ -193,7 +196,13 @@ class Suite:
         total = len(self.profiles)
         self.echo(f"\n━━ profile {index + 1}/{total}: {item.name} ({item.path})")
         run_data = RunData.create(seed=self.options.seed, salt=item.name)
-        run_options = replace(self.options.run_options, run_data=run_data, timeline=True)
+        run_options = replace(
+            self.options.run_options,
+            run_data=run_data,
+            timeline=True,
+            # --start-at is when the suite starts: the first profile's t=0
+            start_at=self.options.run_options.start_at if index == 0 else None,
+        )
         results = self.options.results_dir
         names = ProfileFiles.of(item.name)
         report = ReportOptions(
@@ -203,7 +212,10 @@ class Suite:
             summary_mode=self.options.report.summary_mode,
             no_color=self.options.report.no_color,
         )
-        result = run_profile(item.profile, run_options)
+        if self.options.workers > 1:
+            result = run_workers(item.profile, run_options, self.options.workers)
+        else:
+            result = run_profile(item.profile, run_options)
         code = report_run(result, item.profile, report)
         outcome = outcome_of(item.name, item.path, result, code)
         outcome.files = names

@@ -32,6 +32,7 @@ from dmsload.dms.sandbox_target import (
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode, RunOptions
 from dmsload.run_report import ReportOptions
+from dmsload.scale_options import StartAtOpt, WorkersOpt, start_at_or_exit, workers_or_exit
 from dmsload.suite import DEFAULT_ORDER, Suite, SuiteOptions, SuiteProfile, overview_lines
 
 DEFAULT_COOLDOWN_S = 30.0
@@ -136,6 +137,8 @@ def suite(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    start_at: StartAtOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run the strategy's profiles in order and end with a one-table overview.
 
@@ -148,6 +151,7 @@ def suite(
 
       dmsload suite --profiles baseline,mixed-crud --cooldown 1m --keep-going
     """
+    count = workers_or_exit(workers)
     paths = resolve_profile_paths(profiles, profiles_dir or default_profiles_dir())
     target = target_or_exit(
         sandbox=sandbox,
@@ -163,14 +167,18 @@ def suite(
         for name, path in paths
     ]
     credentials_or_exit(target, [item.profile for item in loaded])
+    start_at_s = start_at_or_exit(start_at)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     options = SuiteOptions(
         results_dir=_results_dir_or_exit(results_dir or Path("results") / stamp),
         cooldown_s=_cooldown_s(cooldown, time_scale),
         keep_going=keep_going,
         seed=seed,
-        run_options=RunOptions(quiet=quiet, insecure=insecure, connection=target.connection),
+        run_options=RunOptions(
+            quiet=quiet, insecure=insecure, connection=target.connection, start_at=start_at_s
+        ),
         report=ReportOptions(summary_mode=summary_mode.value, no_color=no_color),
+        workers=count,
     )
     runner = Suite(loaded, options, _echo)
     try:

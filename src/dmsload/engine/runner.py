@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -79,6 +79,9 @@ class RunOptions:
     """Keep the per-second time series (for `--summary-json` and the HTML report)."""
     start_at: float | None = None
     """Unix time at which the schedule's t=0 falls (`--start-at`), after setup; None: at once."""
+    start_gate: Callable[[], Awaitable[float | None]] | None = None
+    """Awaited after setup, before t=0: returns the start time (Unix s) to wait for, or None
+    for at once (a `--workers` worker waits there for the others)."""
 
 
 @dataclass
@@ -246,6 +249,11 @@ class Runner:
                     self._log(f"dmsload: closing a workload failed: {type(exc).__name__}: {exc}")
             await self.dms.aclose()
 
+    @property
+    def runtimes(self) -> list[ScenarioRuntime]:
+        """The scenarios' runtimes (empty until the run starts)."""
+        return self._runtimes
+
     # ---- control -------------------------------------------------------------------------
     def elapsed_s(self) -> float:
         """Seconds since the run started."""
@@ -262,6 +270,16 @@ class Runner:
             rt.hard_stop()
         self._cancel_all()
 
+    def interrupt(self, hard: bool = False) -> None:
+        """What SIGINT does, from another source (a `--workers` parent): the first call
+        stops gracefully and marks the run interrupted; `hard` (or a second call) stops now."""
+        if hard or self._interrupted:
+            self._interrupted = True
+            self.hard_stop()
+        else:
+            self._interrupted = True
+            self.stop()
+
     async def _scenario(self, rt: ScenarioRuntime) -> None:
         if not await _sleep_or_stop(rt, self._start_ns + rt.config.start_time):
             rt.progress.finished = True
@@ -276,15 +294,13 @@ class Runner:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
                 if not self._interrupted:
-                    self._interrupted = True
                     self._log(
                         f"dmsload: {signal.Signals(signum).name}: stopping gracefully; "
                         "send it again to stop at once"
                     )
-                    self.stop()
                 else:
                     self._log(f"dmsload: {signal.Signals(signum).name}: stopping now")
-                    self.hard_stop()
+                self.interrupt()
 
     def _sample_vus(self, base: TagSet) -> None:
         """Set the `vus` and `vus_max` gauges from the scenarios' live counts."""
@@ -363,10 +379,9 @@ class Runner:
             outputs=self.outputs.reports(),
         )
 
-    async def _wait_for_start(self) -> str | None:
+    async def _wait_for_start(self, start_at: float | None) -> str | None:
         """Sleep until `start_at` (a signal ends the wait); why the run cannot start, if it
         passed more than START_AT_TOLERANCE_S ago (the parts of a split run would not line up)."""
-        start_at = self.options.start_at
         if start_at is None:
             return None
         late = time.time() - start_at
@@ -392,7 +407,10 @@ class Runner:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
                 await self._prepare()
-                missed = await self._wait_for_start()
+                start_at = self.options.start_at
+                if self.options.start_gate is not None:
+                    start_at = await self.options.start_gate()
+                missed = await self._wait_for_start(start_at)
                 if missed is not None:
                     self._log(f"dmsload: {missed}")
                     outer.cancel_scope.cancel()

@@ -59,6 +59,14 @@ class SampleTap:
         else:
             self.lost += 1
 
+    def put_at(self, perf_ns: int, metric: Metric, tags: TagSet, value: float) -> None:
+        """Record one sample taken elsewhere (a worker process: perf_counter is the system's
+        monotonic clock, so its readings compare across processes)."""
+        if len(self._buffer) < self.capacity:
+            self._buffer.append((perf_ns, metric, tags, value))
+        else:
+            self.lost += 1
+
     def take(self) -> list[Sample]:
         """Every sample since the last take, oldest first."""
         batch = self._buffer

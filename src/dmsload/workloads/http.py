@@ -25,6 +25,8 @@ class HttpOptions(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | dict[str, Any] | list[Any] | None = None
     expect_status: int | list[int] | None = None
+    expect_json: bool = False
+    """Check that the body parses as JSON (the check `body is JSON`)."""
     name: str | None = None
 
     @field_validator("method")
@@ -76,6 +78,7 @@ class HttpWorkload(BaseWorkload):
             else "status is " + " or ".join(str(s) for s in sorted(self._expected))
         )
         self._name = options.name or options.url
+        self._expect_json = options.expect_json
 
     async def iteration(self, vu: VU) -> None:
         """One request, one check."""
@@ -89,6 +92,13 @@ class HttpWorkload(BaseWorkload):
         )
         if self._check_name is not None:
             vu.check(self._check_name, response.expected)
+        if self._expect_json:
+            try:
+                orjson.loads(response.content)
+                parsed = True
+            except orjson.JSONDecodeError:
+                parsed = False
+            vu.check("body is JSON", parsed)
 
 
 def _factory(options: BaseModel, ctx: WorkloadContext) -> Workload:
@@ -98,7 +108,8 @@ def _factory(options: BaseModel, ctx: WorkloadContext) -> Workload:
 
 HTTP_WORKLOAD = WorkloadSpec(
     name="http",
-    summary="one request per iteration: method, url, headers, body, expect_status, name",
+    summary="one request per iteration: method, url, headers, body, expect_status, "
+    "expect_json, name",
     options_model=HttpOptions,
     factory=_factory,
 )

@@ -4,6 +4,7 @@ then the merge entrypoint merges their parts, as the merge Job does."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -100,6 +101,7 @@ def test_four_pods_and_the_merge_job_add_up_to_the_profile(
         assert segment["sequence"] == "0,1/4,2/4,3/4,1"
         assert part["metrics"]["iterations"]["values"]["count"] == ITERATIONS // PODS
         assert part["state"]["exit_code"] == 99  # count==120 fails on a part alone
+        assert part["manifest"]["run_id"] == hashlib.sha256(b"sim-1").hexdigest()[:8]
         (line,) = [x for x in logs[index][1].splitlines() if x.startswith("dmsload-part:")]
         assert line.startswith(f"dmsload-part: part {index} of 4, segment {segment['segment']}")
         starts.add(line.rsplit(" starts at ", 1)[1])
