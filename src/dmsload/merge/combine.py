@@ -18,8 +18,9 @@ from dmsload.manifest import build_manifest
 from dmsload.merge.parts import Coverage, Part, PartsError
 from dmsload.merge.timeseries import merge_timeseries, start_offsets
 from dmsload.metrics import SummaryContext
+from dmsload.metrics.kinds import TagSet
 from dmsload.metrics.registry import Registry
-from dmsload.metrics.sinks import TREND_SCALE
+from dmsload.metrics.sinks import TREND_SCALE, GaugeSink
 from dmsload.metrics.thresholds import (
     Threshold,
     ThresholdEngine,
@@ -104,6 +105,37 @@ def _timestamp(text: str) -> float:
     return datetime.fromisoformat(text).timestamp()
 
 
+CONCURRENT_GAUGES = ("vus", "vus_max")
+"""Gauges that count what every part holds at once: the merge adds the parts' up."""
+
+
+def sum_concurrent_gauges(registry: Registry, parts: Sequence[Part]) -> None:
+    """`vus` and `vus_max` as the parts' sums (value, min and max each added up), as
+    `--workers` reports them; the parts run one schedule's shares side by side, so their
+    peaks coincide."""
+    for name in CONCURRENT_GAUGES:
+        metric = registry.get(name)
+        if metric is None:
+            continue
+        summed: dict[TagSet, GaugeSink] = {}
+        for part in parts:
+            theirs = part.summary.registry.get(name)
+            if theirs is None:
+                continue
+            for tags, sink in theirs.series.items():
+                if not isinstance(sink, GaugeSink) or sink.samples == 0:
+                    continue
+                total = summed.get(tags)
+                if total is None:
+                    total = summed[tags] = GaugeSink()
+                    total.min = total.max = 0.0
+                total.value += sink.value
+                total.min += sink.min
+                total.max += sink.max
+                total.samples += sink.samples
+        metric.series.update(summed)
+
+
 def merge_parts(coverage: Coverage) -> MergedRun:
     """Fold the checked parts into one run and evaluate the thresholds on it."""
     parts = coverage.parts
@@ -111,6 +143,7 @@ def merge_parts(coverage: Coverage) -> MergedRun:
     registry = Registry()
     for part in parts:
         registry.merge(part.summary.registry)
+    sum_concurrent_gauges(registry, parts)
     elapsed = max(part.summary.elapsed_s for part in parts)
     engine = ThresholdEngine(threshold_rules(first))
     results = engine.evaluate(registry, elapsed)

@@ -16,7 +16,7 @@ from typing import Any
 from dmsload.jsonfiles import write_json_atomically
 from dmsload.manifest import build_manifest
 from dmsload.metrics import Registry, ThresholdEngine, define_builtin_metrics, parse_threshold
-from dmsload.metrics.kinds import make_tags
+from dmsload.metrics.kinds import MetricKind, make_tags
 from dmsload.metrics.sinks import TREND_SCALE
 from dmsload.outputs.summary_json import (
     SCHEMA,
@@ -74,7 +74,7 @@ def record(registry: Registry, items: list[Sample]) -> None:
         registry.add(metrics.checks, 1 if item.check_ok else 0, make_tags({"check": "is 200"}))
         registry.add(metrics.iterations, 1, make_tags({"scenario": "load"}))
         registry.add(metrics.iteration_duration, item.ms + 1, make_tags({"scenario": "load"}))
-        registry.add(metrics.vus, 1, ())
+        registry.add(registry.define("queue_depth", MetricKind.GAUGE), 1, ())
         if not item.check_ok:
             registry.add(metrics.dropped_iterations, 1, make_tags({"scenario": "load"}))
 
@@ -102,10 +102,13 @@ def write_part(
     start_offset_s: float = 0.0,
     state: dict[str, Any] | None = None,
     timeseries: dict[str, Any] | None = None,
+    vus: tuple[float, ...] = (),
 ) -> Path:
     """Write one part's summary JSON (a whole run when `segment` is None)."""
     registry = Registry()
     record(registry, items)
+    for value in vus:
+        registry.add(registry.define("vus", MetricKind.GAUGE), value, ())
     results = engine(rules).evaluate(registry, elapsed_s)
     started = STARTED_AT + start_offset_s
     manifest = build_manifest(

@@ -25,7 +25,7 @@ RULES = {
     "checks": ["rate>0.9"],
     "iterations": ["count==1000"],
     "iteration_duration": ["p(99.9)<5100"],
-    "vus": ["value==1"],
+    "queue_depth": ["value==1"],
     "dropped_iterations": ["count<10"],
 }
 
@@ -423,3 +423,24 @@ def test_a_part_aborted_by_a_threshold_makes_the_merge_exit_99_naming_it(
     assert merged.error is None
     assert any(f"part {paths[2]} was aborted by threshold" in note for note in merged.notes)
     assert merged_document(merged, argv=["merge"])["state"]["aborted_by"] == aborted
+
+
+def test_vus_and_vus_max_add_up_over_the_parts(tmp_path: Path, profile: Path) -> None:
+    paths = [
+        write_part(
+            tmp_path / f"p{index}.json",
+            samples(4, seed=index),
+            rules={"vus": ["value==0"]},
+            profile=profile,
+            segment=segment,
+            sequence=SEQUENCE,
+            index=index,
+            vus=(1, 2, 2, 0),
+        )
+        for segment, index in quarters()
+    ]
+    merged = _merge(paths)
+    gauge = merged.registry.view("vus")
+    assert gauge is not None
+    assert (gauge.gauge().value, gauge.gauge().min, gauge.gauge().max) == (0, 0, 8)
+    assert [r.ok for r in merged.thresholds] == [True]
