@@ -39,9 +39,26 @@ def parts(tmp_path: Path) -> list[Path]:
             segment=segment,
             sequence=SEQUENCE,
             index=index,
+            timeseries=_series(index),
         )
         for segment, index in quarters()
     ]
+
+
+def _series(index: int) -> dict[str, object]:
+    """Three seconds of one part's per-second series."""
+    columns: dict[str, object] = {"interval_s": 1, "t": [0, 1, 2], "length_s": [1.0, 1.0, 0.5]}
+    for name in ("http_reqs", "iterations"):
+        columns[name] = [100, 100, 50]
+    for name in ("failed", "status_429", "status_5xx", "dropped_iterations"):
+        columns[name] = [0, 0, 0]
+    columns["rps"] = [100.0, 100.0, 100.0]
+    columns["error_rate"] = [0.0, 0.0, 0.0]
+    columns["vus"] = columns["vus_max"] = [2, 2, 0]
+    for name in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        columns[name] = [1.0 + index, 2.0, 3.0]
+    columns["cpu_percent"] = [20.0 + index, 30.0, 10.0]
+    return columns
 
 
 def test_merge_prints_the_summary_writes_every_export_and_exits_99_on_merged_data(
@@ -69,6 +86,11 @@ def test_merge_prints_the_summary_writes_every_export_and_exits_99_on_merged_dat
     assert [t["ok"] for t in document["thresholds"]] == [False, True]
     assert document["metrics"]["http_reqs"]["values"]["count"] == 1000
     assert len(document["manifest"]["parts"]) == 4
+    series = document["timeseries"]
+    assert series["http_reqs"] == [400, 400, 200]
+    assert series["vus"] == [8, 8, 0]
+    assert series["p95_ms"] == [None, None, None]
+    assert series["max_ms"] == [4.0, 2.0, 3.0]
     k6 = orjson.loads((tmp_path / "k6.json").read_bytes())
     assert k6["metrics"]["http_reqs"]["thresholds"] == {"count<900": True}  # k6: true = failed
     junit = (tmp_path / "junit.xml").read_text()
@@ -76,7 +98,8 @@ def test_merge_prints_the_summary_writes_every_export_and_exits_99_on_merged_dat
 
     report = _dmsload("report", merged, "--output", tmp_path / "report.html", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
-    assert (tmp_path / "report.html").stat().st_size > 1000
+    html = (tmp_path / "report.html").read_text()
+    assert "Latency (http_req_duration)" in html and "Throughput" in html
     compare = _dmsload("compare", merged, merged, "--fail-on", "p(95)>+1%", cwd=tmp_path)
     assert compare.returncode == 0, compare.stderr
 
