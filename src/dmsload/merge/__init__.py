@@ -2,19 +2,14 @@
 
 from dmsload.merge.combine import MergedRun, merge_parts, merged_document
 from dmsload.merge.parts import Coverage, Part, PartsError, check_parts, read_part
-from dmsload.merge.segments import Segment, SegmentError, parse_segment, parse_sequence
 
 __all__ = [
     "Coverage",
     "MergedRun",
     "Part",
     "PartsError",
-    "Segment",
-    "SegmentError",
     "check_parts",
     "merge_parts",
     "merged_document",
-    "parse_segment",
-    "parse_sequence",
     "read_part",
 ]

@@ -12,21 +12,20 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from dmsload.merge.segments import (
-    Segment,
+from dmsload.engine.segments import (
+    ExecutionSegment,
     SegmentError,
-    gaps,
-    parse_segment,
+    filled_sequence,
     parse_sequence,
-    sequence_segments,
+    sequence_text,
 )
+from dmsload.merge.segments import gaps, segment_key
 from dmsload.outputs.summary_json import LoadedSummary
 
-WHOLE = Segment(Fraction(0), Fraction(1))
+WHOLE = ExecutionSegment.parse("0:1")
 
 
 class PartsError(ValueError):
@@ -38,8 +37,8 @@ class Part:
     """One part's summary and the segment of the run it covers."""
 
     summary: LoadedSummary
-    segment: Segment
-    sequence: tuple[Fraction, ...] | None
+    segment: ExecutionSegment
+    sequence: tuple[ExecutionSegment, ...] | None
     index: int | None
     whole: bool
     """True when the summary is of a whole run (no execution_segment in its manifest)."""
@@ -87,15 +86,15 @@ def read_part(summary: LoadedSummary) -> Part:
     if not isinstance(entry, dict) or not isinstance(entry.get("segment"), str):
         raise PartsError(f"{where}: expected {{segment, sequence, index}} (got {entry!r})")
     try:
-        segment = parse_segment(entry["segment"])
+        segment = ExecutionSegment.parse(entry["segment"])
     except SegmentError as exc:
-        raise PartsError(f"{where}.segment: {exc}") from None
+        raise PartsError(f"{where}.segment: {exc} (got {entry['segment']!r})") from None
     sequence = None
-    if entry.get("sequence") is not None:
+    if entry.get("sequence"):
         try:
-            sequence = parse_sequence(str(entry["sequence"]))
+            sequence = filled_sequence(parse_sequence(str(entry["sequence"])), None)
         except SegmentError as exc:
-            raise PartsError(f"{where}.sequence: {exc}") from None
+            raise PartsError(f"{where}.sequence: {exc} (got {entry['sequence']!r})") from None
     index = entry.get("index")
     if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
         raise PartsError(f"{where}.index: expected an integer (got {index!r})")
@@ -107,20 +106,18 @@ class Coverage:
     """What the checked parts cover: the parts in segment order, the gaps, the failures."""
 
     parts: list[Part]
-    missing: list[Segment]
+    missing: list[ExecutionSegment]
     failures: list[str]
-    sequence: tuple[Fraction, ...] | None
+    sequence: tuple[ExecutionSegment, ...] | None
 
     def problems(self) -> list[str]:
         """One line per missing or failed part (empty when the run is complete)."""
         lines = [f"part {self._describe(gap)} is missing" for gap in self.missing]
         return lines + self.failures
 
-    def _describe(self, gap: Segment) -> str:
-        if self.sequence is not None:
-            segments = sequence_segments(self.sequence)
-            if gap in segments:
-                return f"{segments.index(gap)} (segment {gap})"
+    def _describe(self, gap: ExecutionSegment) -> str:
+        if self.sequence is not None and gap in self.sequence:
+            return f"{self.sequence.index(gap)} (segment {gap})"
         return f"for segment {gap}"
 
 
@@ -165,7 +162,7 @@ def check_parts(parts: list[Part]) -> Coverage:
         if _thresholds_key(part) != _thresholds_key(first):
             raise PartsError(f"{part.path}: thresholds: not the same as {first.path}'s")
     sequence = _common_sequence(parts)
-    ordered = sorted(parts, key=lambda part: part.segment)
+    ordered = sorted(parts, key=lambda part: segment_key(part.segment))
     for before, after in itertools.pairwise(ordered):
         if after.segment == before.segment:
             raise PartsError(
@@ -181,14 +178,14 @@ def check_parts(parts: list[Part]) -> Coverage:
     return Coverage(ordered, gaps([part.segment for part in ordered]), failures, sequence)
 
 
-def _common_sequence(parts: list[Part]) -> tuple[Fraction, ...] | None:
+def _common_sequence(parts: list[Part]) -> tuple[ExecutionSegment, ...] | None:
     """The sequence the parts share; PartsError when they disagree or a segment is not in it."""
     owner = next((part for part in parts if part.sequence is not None), None)
     if owner is None:
         return None
     sequence = owner.sequence
     assert sequence is not None
-    segments = sequence_segments(sequence)
+    segments = list(sequence)
     for part in parts:
         if part.sequence is not None and part.sequence != sequence:
             raise PartsError(
@@ -198,7 +195,7 @@ def _common_sequence(parts: list[Part]) -> tuple[Fraction, ...] | None:
         if part.segment not in segments:
             raise PartsError(
                 f"{part.path}: manifest.execution_segment.segment: {part.segment} is not a "
-                f"segment of the sequence {_sequence_text(sequence)}"
+                f"segment of the sequence {sequence_text(sequence)}"
             )
         if part.index is not None and part.index != segments.index(part.segment):
             raise PartsError(
@@ -207,7 +204,3 @@ def _common_sequence(parts: list[Part]) -> tuple[Fraction, ...] | None:
                 f"({segments.index(part.segment)})"
             )
     return sequence
-
-
-def _sequence_text(sequence: tuple[Fraction, ...]) -> str:
-    return ",".join(str(value) for value in sequence)

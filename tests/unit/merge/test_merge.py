@@ -311,7 +311,8 @@ def test_parts_with_other_thresholds_or_malformed_segments_are_refused(
         tmp_path / "bad.json", samples(5), rules={}, profile=profile, segment="3/4:1/4"
     )
     assert _refusal([bad]) == (
-        f"{bad}: manifest.execution_segment.segment: '3/4:1/4': the start must be below the end"
+        f"{bad}: manifest.execution_segment.segment: segment start(0.75) must be less than its "
+        "end(0.25) (got '3/4:1/4')"
     )
     odd = write_part(
         tmp_path / "odd.json",
