@@ -77,6 +77,8 @@ class WorkerJob:
     run_id: str
     seed: int | None
     salt: str
+    pinned: bool
+    """The run id was asked for (`--run-id`), as in RunData."""
     verbose: bool
     insecure: bool
     connection: ConnectionSettings | None
@@ -192,8 +194,13 @@ class _WorkerSide:
     async def run(self) -> None:
         job = self.job
         self.go_event = anyio.Event()
-        run_data = RunData.create(
-            seed=job.seed, run_id=job.run_id, salt=job.salt, worker=job.index, workers=job.workers
+        run_data = RunData(
+            run_id=job.run_id,
+            seed=job.seed,
+            worker=job.index,
+            workers=job.workers,
+            pinned=job.pinned,
+            salt=job.salt,
         )
         options = RunOptions(
             quiet=True,
@@ -308,6 +315,7 @@ class WorkerPool:
         self.start_ns = 0
         self.stream: TextIO = options.progress_stream
         self.session: OutputSession | None = None
+        self._progress_drawn = False
         if options.outputs or options.timeline:
             timeline = Timeline() if options.timeline else None
             self.session = OutputSession(self.registry, options.outputs, timeline)
@@ -315,6 +323,7 @@ class WorkerPool:
     def _log(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
+        self._progress_drawn = False
 
     # ---- processes --------------------------------------------------------------------
     def _spawn(self) -> None:
@@ -329,6 +338,7 @@ class WorkerPool:
                 run_id=run_data.run_id,
                 seed=run_data.seed,
                 salt=run_data.salt,
+                pinned=run_data.pinned,
                 verbose=self.options.verbose,
                 insecure=self.options.insecure,
                 connection=self.options.connection,
@@ -373,6 +383,10 @@ class WorkerPool:
             worker.progress = message[3]
             worker.final = message[4]
             self._stream(worker.index, message[5])
+            if worker.final["error"] and self.error is None:
+                # as one process would: the run cannot proceed (setup failed, --start-at missed)
+                self.error = f"worker {worker.index}: {worker.final['error']}"
+                self._tell_all(("hard",))
         elif kind == "failed":
             worker.failure = f"worker {worker.index} failed: {message[2]}"
             self._on_failure(worker)
@@ -446,6 +460,14 @@ class WorkerPool:
             )
             self._tell_all(("hard",))
 
+    def _draw(self, line: str) -> None:
+        """The progress line: redrawn in place on a terminal (unless a message came after
+        it), one line a time otherwise."""
+        if self._progress_drawn and self.stream.isatty():
+            self.stream.write("\x1b[1F\x1b[2K")
+        self._log(line)
+        self._progress_drawn = True
+
     def _progress_line(self, last: list[int], interval_s: float) -> str:
         totals = [0] * 7
         for worker in self.workers:
@@ -493,7 +515,7 @@ class WorkerPool:
                 last_eval = now
                 self._check_thresholds()
             if not self.options.quiet and now - last_print >= interval:
-                self._log(self._progress_line(last_requests, now - last_print))
+                self._draw(self._progress_line(last_requests, now - last_print))
                 last_print = now
             await anyio.sleep(_POLL_S)
 

@@ -277,3 +277,33 @@ def test_suite_runs_each_profile_in_workers(run_cli: Any, echo: Any, tmp_path: P
     assert [p["http_reqs"] for p in index["profiles"]] == [200]
     detail = _summary(results / index["profiles"][0]["summary_json"])
     assert _count(detail, "iterations") == 200
+
+
+def test_a_worker_that_cannot_connect_stops_the_run_with_1(tmp_path: Path) -> None:
+    from dmsload.sandbox.testing import running_sandbox
+
+    profile = tmp_path / "p.toml"
+    profile.write_text(
+        '[scenarios.one]\nexecutor = "constant-vus"\nvus = 2\nduration = "30s"\n'
+        'workload = "create"\noptions = { resource = "students" }\n'
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DMSLOAD_")}
+    with running_sandbox(seed_descriptors=True) as sandbox:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "dmsload", "run", str(profile), "-q", "--workers", "2"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env={
+                **clean,
+                "DMSLOAD_DMS_URL": sandbox.base_url,
+                "DMSLOAD_CLIENT_KEY": sandbox.client_key,
+                "DMSLOAD_CLIENT_SECRET": "s3cr3t-not-this-one",
+            },
+        )
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 60  # not the 30 s of the profile after a failed setup
+    assert "the run failed: worker " in done.stdout and "401" in done.stdout
+    assert "s3cr3t-not-this-one" not in done.stdout + done.stderr
