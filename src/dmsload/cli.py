@@ -53,8 +53,10 @@ from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.engine.segments import SegmentChoice
 from dmsload.engine.workers import run_workers
+from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
+from dmsload.rendezvous.command import rendezvous as rendezvous_command
 from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
 from dmsload.sandbox.command import sandbox as sandbox_command
@@ -336,6 +338,8 @@ app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
 app.command(name="report")(report_command)
 app.command(name="compare")(compare_command)
+app.command(name="merge")(merge_command)
+app.command(name="rendezvous")(rendezvous_command)
 
 
 def main() -> None:
