@@ -386,6 +386,7 @@ class WorkerPool:
             if worker.final["error"] and self.error is None:
                 # as one process would: the run cannot proceed (setup failed, --start-at missed)
                 self.error = f"worker {worker.index}: {worker.final['error']}"
+                self._log(f"dmsload: the run failed: {self.error}")
                 self._tell_all(("hard",))
         elif kind == "failed":
             worker.failure = f"worker {worker.index} failed: {message[2]}"

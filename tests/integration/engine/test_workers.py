@@ -305,5 +305,5 @@ def test_a_worker_that_cannot_connect_stops_the_run_with_1(tmp_path: Path) -> No
         )
     assert done.returncode == 1, done.stderr
     assert time.monotonic() - started < 60  # not the 30 s of the profile after a failed setup
-    assert "the run failed: worker " in done.stdout and "401" in done.stdout
+    assert "the run failed: worker " in done.stderr and "401" in done.stderr, done.stderr
     assert "s3cr3t-not-this-one" not in done.stdout + done.stderr
