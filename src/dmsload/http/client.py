@@ -55,8 +55,8 @@ class RequestCounters:
     failed: int = 0
 
 
-FailureSink = Callable[[str, str, str, int, str | None], None]
-"""Called as (scenario, method, name, status, error) for each failed request (-v)."""
+FailureSink = Callable[[str, str, str, int, str | None, bytes], None]
+"""Called as (scenario, method, name, status, error, body) for each failed request (-v)."""
 
 
 def _is_default_expected(status: int) -> bool:
@@ -125,8 +125,10 @@ class RequestRecorder:
         received_bytes: int,
         extra: Mapping[str, str] | None,
         intended_ns: int | None,
+        body: bytes = b"",
     ) -> int:
-        """Record every sample of one request; returns http_req_duration in µs."""
+        """Record every sample of one request; returns http_req_duration in µs. `body` (the
+        response's) goes to `on_failure` when the request failed."""
         reg = self.registry
         m = self.metrics
         tags = self.tags_for(method, name, status, expected, error, extra)
@@ -150,7 +152,8 @@ class RequestRecorder:
         if not expected:
             counters.failed += 1
             if self.on_failure is not None:
-                self.on_failure(self.scenario_tags.get("scenario", ""), method, name, status, error)
+                scenario = self.scenario_tags.get("scenario", "")
+                self.on_failure(scenario, method, name, status, error, body)
         return duration
 
 
@@ -315,6 +318,7 @@ class HttpClient:
                 received,
                 tags,
                 intended,
+                payload,
             )
         return HttpResponse(status, resp_headers, payload, error, duration_us / 1000.0, expected)
 
