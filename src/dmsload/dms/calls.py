@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import orjson
 
+from dmsload.dms.auth import AuthError
 from dmsload.dms.resources import resource_path
 from dmsload.dms.session import DmsSession
 from dmsload.http import HttpClient, HttpResponse
 from dmsload.http.retry import SETUP_RETRY, describe_attempt, is_transient, retry_after_seconds
 from dmsload.metrics import MetricKind, ValueType
 from dmsload.metrics.kinds import SETUP_SCENARIO
+from dmsload.workloads.base import RunCannotProceed
 
 if TYPE_CHECKING:
     from dmsload.engine.vu import VU
@@ -172,13 +174,17 @@ class DmsCalls:
         params: Mapping[str, str | int | bool] | None,
     ) -> HttpResponse:
         tokens = self.session.tokens
-        token = await tokens.token()
-        response = await _request(client, method, url, route, token, content, params)
-        if response.status == 401 and "invalid_token" in response.headers.get(
-            "www-authenticate", ""
-        ):
-            token = await tokens.refresh_after_rejection(token)
+        try:
+            token = await tokens.token()
             response = await _request(client, method, url, route, token, content, params)
+            if response.status == 401 and "invalid_token" in response.headers.get(
+                "www-authenticate", ""
+            ):
+                token = await tokens.refresh_after_rejection(token)
+                response = await _request(client, method, url, route, token, content, params)
+        except AuthError as exc:
+            # the token expired and every retry to replace it failed: no request can succeed
+            raise RunCannotProceed(f"no valid token: {exc}") from None
         return response
 
     def _notify(self, line: str) -> None:

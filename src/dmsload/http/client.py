@@ -12,6 +12,7 @@ import httpx
 import orjson
 
 from dmsload import __version__
+from dmsload.http.connection import ResponseTooLarge
 from dmsload.http.timing import RequestTiming
 from dmsload.http.transport import TIMING_EXTENSION, VUTransport
 from dmsload.metrics import BuiltinMetrics, Registry, TagSet, make_tags
@@ -169,6 +170,8 @@ def describe_error(exc: BaseException) -> str:
             if cause.errno == errno.EPIPE:
                 return "broken pipe"
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, ResponseTooLarge):
+        return "response body too large"
     if isinstance(exc, httpx.TimeoutException):
         return "request timeout"
     if isinstance(exc, httpx.RemoteProtocolError):

@@ -59,7 +59,7 @@ def first_line(body: bytes, limit: int = 200) -> str:
 class RetryPolicy:
     """How often and how long a setup or seeding request is retried."""
 
-    attempts: int = 6
+    attempts: int = 5
     """Tries in all, the first included."""
     base_s: float = 0.25
     max_backoff_s: float = 5.0
