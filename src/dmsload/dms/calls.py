@@ -235,12 +235,20 @@ async def honor_retry_after(vu: VU) -> None:
 
 
 def describe_failure(name: str, response: HttpResponse, attempts: int = 1) -> str:
-    """`POST /ed-fi/students answered 500: {"detail": ...}` (after N tries): for messages."""
-    tries = f" after {attempts} tries" if attempts > 1 else ""
+    """`POST /ed-fi/students (tried 5 times) answered 500: {"detail": ...}`: for messages."""
+    tries = f" (tried {attempts} times)" if attempts > 1 else ""
     if response.status == 0:
-        return f"{name} failed{tries}: {response.error or 'no response'}"
+        return f"{name}{tries} failed: {response.error or 'no response'}"
     what = describe_attempt(response.status, response.error, response.content)
-    return f"{name} answered {what}{tries}"
+    return f"{name}{tries} answered {what}"
+
+
+def json_body(response: HttpResponse) -> Any:
+    """The body as JSON, or None when it is not JSON (truncated, HTML): a check on it fails."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def created_id(response: HttpResponse) -> str | None:

@@ -15,10 +15,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import anyio
-import orjson
 from pydantic import BaseModel, Field
 
-from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation
+from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation, json_body
 from dmsload.dms.data import Document
 from dmsload.dms.errors import DmsError
 from dmsload.dms.resources import SCHOOLS, STUDENT_SCHOOL_ASSOCIATIONS, STUDENTS
@@ -183,7 +182,7 @@ class QueryWorkload(DmsWorkload):
         if not response.expected:
             return None
         vu.add(QUERY_RESPONSE_TIME, response.duration_ms, {"query": kind.value})
-        page = orjson.loads(response.content)
+        page = json_body(response)
         vu.check(f"query {kind.value}: returns a non-empty page", bool(page))
         return response
 
