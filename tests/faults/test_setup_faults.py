@@ -133,7 +133,7 @@ def test_setup_that_keeps_failing_names_the_request_and_status(
     assert done.returncode == 1
     fail = next(line for line in done.stdout.splitlines() if "FAIL" in line)
     assert "seed descriptors" in fail
-    assert "/data/ed-fi/" in fail and "answered 503: Injected Fault" in fail
+    assert "/data/ed-fi/" in fail and "answered 503: The service is temporarily unavailable" in fail
     assert "Traceback" not in done.stderr
 
 

@@ -177,7 +177,7 @@ class Runner:
         detail = f" error={error!r}" if error else ""
         excerpt = body_excerpt(body)
         if excerpt:
-            detail += f" body={excerpt!r}"
+            detail += f" body: {excerpt}"  # last: the rest of the line is the body's start
         request = name if name.startswith(f"{method} ") else f"{method} {name}"
         self._log(f"dmsload: request failed: scenario={scenario} {request} status={status}{detail}")
 
