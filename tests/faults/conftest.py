@@ -3,7 +3,9 @@ own, an in-process run and a `dmsload` subprocess, and counts from both sides.""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -34,12 +36,22 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: FakeServer
 
+    def setup(self) -> None:
+        """No Nagle: a head and a body written apart must not wait for a delayed ACK."""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with self.server.lock:
+            self.server.connections.append(self.connection)
+
     def _handle(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         self.body = self.rfile.read(length) if length else b""
         with self.server.lock:
             self.server.hits[f"{self.command} {self.path.split('?')[0]}"] += 1
-        self.server.respond(self)
+        try:
+            self.server.respond(self)
+        except OSError:  # the client gave up on us (a timeout, a too-large body)
+            self.close_connection = True
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -64,11 +76,12 @@ class FakeServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, respond: Respond) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
+    def __init__(self, respond: Respond, port: int = 0) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
         self.respond = respond
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
+        self.connections: list[socket.socket] = []
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
 
@@ -78,17 +91,21 @@ class FakeServer(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
     def close(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, close the socket and every open connection (the target goes down)."""
         self.shutdown()
         self.server_close()
+        with self.lock:
+            for conn in self.connections:
+                with contextlib.suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture
-def fake_server() -> Iterator[Callable[[Respond], FakeServer]]:
+def fake_server() -> Iterator[Callable[..., FakeServer]]:
     servers: list[FakeServer] = []
 
-    def start(respond: Respond) -> FakeServer:
-        server = FakeServer(respond)
+    def start(respond: Respond, port: int = 0) -> FakeServer:
+        server = FakeServer(respond, port)
         servers.append(server)
         return server
 
@@ -199,3 +216,29 @@ def served(sandbox: SandboxHandle, status: int | str, method: str | None = None)
         for route, by_status in routes.items()
         if " /data/" in route and (method is None or route.startswith(f"{method} "))
     )
+
+
+def fake_dms(
+    token: Callable[[Handler], None] | None = None,
+    data: Callable[[Handler], None] | None = None,
+) -> Respond:
+    """A minimal DMS: discovery, a token endpoint and data routes, each replaceable."""
+
+    def default_token(h: Handler) -> None:
+        h.reply(200, {"access_token": "t0k", "expires_in": 1800, "token_type": "Bearer"})
+
+    def default_data(h: Handler) -> None:
+        if h.command == "POST":
+            h.reply(201, b"", {"Location": f"{h.path}/{abs(hash(h.body)) % 10**9}"})
+        else:
+            h.reply(200, [])
+
+    def respond(h: Handler) -> None:
+        if h.path == "/":
+            h.reply(200, discovery(f"http://{h.headers['host']}"))
+        elif h.path.startswith("/oauth/token"):
+            (token or default_token)(h)
+        else:
+            (data or default_data)(h)
+
+    return respond

@@ -99,9 +99,7 @@ def test_a_refused_key_from_a_file_for_another_dms_says_so(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
-    stderr = _refused_run(
-        tmp_path, sandbox, {"dms_url": "http://10.9.9.9:8080", "written_at": now}
-    )
+    stderr = _refused_run(tmp_path, sandbox, {"dms_url": "http://10.9.9.9:8080", "written_at": now})
     assert "answered 401" in stderr
     assert f"was written by `dmsload setup` for http://10.9.9.9:8080, not {sandbox.base_url}" in (
         stderr
