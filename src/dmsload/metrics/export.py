@@ -85,7 +85,10 @@ def k6_legacy_summary(
         key = _selector(name, tags)
         entry = metrics.setdefault(key, {})
         entry.setdefault("thresholds", {})[result.threshold.source] = result.ok is False
-    return {"root_group": _root_group(registry), "metrics": metrics}
+    document: dict[str, Any] = {"root_group": _root_group(registry), "metrics": metrics}
+    if ctx.interrupted:  # k6's export has no such field; tools that read it ignore it
+        document["state"] = {"interrupted": True}
+    return document
 
 
 def write_k6_summary_export(
