@@ -50,8 +50,12 @@ class Handler(BaseHTTPRequestHandler):
             self.server.hits[f"{self.command} {self.path.split('?')[0]}"] += 1
         try:
             self.server.respond(self)
+            self.wfile.flush()
         except OSError:  # the client gave up on us (a timeout, a too-large body)
             self.close_connection = True
+            return
+        with self.server.lock:
+            self.server.answered[f"{self.command} {self.path.split('?')[0]}"] += 1
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -81,6 +85,9 @@ class FakeServer(ThreadingHTTPServer):
         self.respond = respond
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
+        """Requests received, by `METHOD /path`."""
+        self.answered: Counter[str] = Counter()
+        """Requests whose whole response was written, by `METHOD /path`."""
         self.connections: list[socket.socket] = []
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
         self.thread.start()
