@@ -4,6 +4,7 @@ as a failed request with its `status` and `error` tags, checked against the serv
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -372,3 +373,43 @@ def test_a_full_disk_under_out_counts_lost_samples_and_does_not_slow_requests(
     said = done.stdout + done.stderr
     assert "output json=/dev/full: 0 samples written" in said, said[-2000:]
     assert "could not be delivered" in said and "No space left on device" in said
+
+
+def test_a_stalled_disk_under_out_does_not_slow_the_requests(
+    fake_server: Start, tmp_path: Path
+) -> None:
+    """The output's writer is stuck (a FIFO nobody reads for 3 s): the schedule still runs
+    to time, and once the disk moves again every sample is written."""
+    server = fake_server(_ok)
+    fifo = tmp_path / "slow.ndjson"
+    os.mkfifo(fifo)
+    got = bytearray()
+
+    def slow_disk() -> None:
+        with fifo.open("rb") as reader:  # opens when dmsload opens its end
+            time.sleep(3.0)
+            while chunk := reader.read(65536):
+                got.extend(chunk)
+
+    disk = threading.Thread(target=slow_disk)
+    disk.start()
+    (tmp_path / "p.toml").write_text(
+        _http(
+            f"{server.url}/x",
+            "constant-arrival-rate",
+            rate=50,
+            duration="2s",
+            pre_allocated_vus=5,
+            max_vus=5,
+        )
+    )
+    done = dmsload(
+        "run", "p.toml", "-q", "--out", f"json={fifo}", "--summary-export", "s.json", cwd=tmp_path
+    )
+    disk.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "s.json").read_text())["metrics"]
+    assert metrics["http_reqs"]["count"] == 100 == server.hits["GET /x"]
+    assert metrics["dropped_iterations"]["count"] == 0  # no iteration waited for the disk
+    reqs = [line for line in bytes(got).splitlines() if b'"metric":"http_reqs"' in line]
+    assert len([r for r in reqs if b'"type":"Point"' in r]) == 100
