@@ -17,7 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import anyio
 import httpx
+
+from dmsload.http.client import describe_error
+from dmsload.http.redact import redact
 
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 """Statuses whose `Retry-After` header is honoured."""
@@ -47,8 +51,6 @@ def is_transient(status: int) -> bool:
 
 def first_line(body: bytes, limit: int = 200) -> str:
     """The first non-blank line of a response body, at most `limit` characters, redacted."""
-    from dmsload.http.redact import redact
-
     for line in body[: limit * 4].decode("utf-8", "replace").splitlines():
         if line.strip():
             return redact(line.strip())[:limit]
@@ -66,7 +68,8 @@ class RetryPolicy:
     max_retry_after_s: float = 60.0
     budget_s: float = 120.0
     """No retry starts later than this after the first try."""
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+    rng: random.Random | None = field(default=None, compare=False, repr=False)
+    """The jitter's source (tests pin one); None: the `random` module's."""
 
     def delay_s(self, attempt: int, status: int = 0, retry_after: str | None = None) -> float:
         """The wait before try `attempt + 1`, after try `attempt` (1-based) failed."""
@@ -75,7 +78,8 @@ class RetryPolicy:
             if told is not None:
                 return min(told, self.max_retry_after_s)
         backoff = min(self.max_backoff_s, self.base_s * 2 ** (attempt - 1))
-        return self.rng.uniform(backoff / 2, backoff)
+        uniform = self.rng.uniform if self.rng is not None else random.uniform
+        return uniform(backoff / 2, backoff)
 
     def next_delay_s(
         self,
@@ -121,10 +125,6 @@ class RetryingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send `request`, again after each transient failure while the policy allows."""
-        import anyio
-
-        from dmsload.http.client import describe_error
-
         started = time.monotonic()
         attempt = 0
         while True:
