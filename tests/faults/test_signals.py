@@ -1,5 +1,5 @@
-"""SIGINT and SIGTERM stop a run with every sample written and the summaries marked as
-interrupted; after SIGKILL the streams are readable up to their last flush."""
+"""SIGINT and SIGTERM stop a run against a sandbox with every sample written and the summaries
+marked as interrupted; after SIGKILL the streams are readable up to their last flush."""
 
 from __future__ import annotations
 
@@ -15,27 +15,28 @@ from pathlib import Path
 import pytest
 
 from dmsload.engine.runner import ExitCode
+from dmsload.sandbox.testing import SandboxHandle
 
-from .conftest import FakeServer, Handler
+from .conftest import sandbox_env
 
 PROFILE = """
 [scenarios.load]
 executor = "constant-vus"
 vus = 2
 duration = "60s"
-workload = "http"
-options = {{ url = "{url}/x" }}
+workload = "create"
+options = { resource = "students" }
 """
 
 
-def _ok(h: Handler) -> None:
-    time.sleep(0.005)
-    h.reply(200, b"ok")
+def _created(sandbox: SandboxHandle) -> int:
+    return sandbox.state.stats.count("POST /data/ed-fi/students")
 
 
-def _start(tmp_path: Path, url: str, *outputs: str) -> subprocess.Popen[str]:
-    (tmp_path / "p.toml").write_text(PROFILE.format(url=url))
+def _start(tmp_path: Path, sandbox: SandboxHandle, *outputs: str) -> subprocess.Popen[str]:
+    (tmp_path / "p.toml").write_text(PROFILE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DMSLOAD_")}
+    env.update(sandbox_env(sandbox))
     return subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", "p.toml", "--quiet", *outputs],
         cwd=tmp_path,
@@ -46,21 +47,20 @@ def _start(tmp_path: Path, url: str, *outputs: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_traffic(server: FakeServer, at_least: int = 50, timeout: float = 20) -> None:
+def _wait_for_traffic(sandbox: SandboxHandle, at_least: int = 50, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while server.hits["GET /x"] < at_least:
+    while _created(sandbox) < at_least:
         assert time.monotonic() < deadline, "no traffic"
         time.sleep(0.05)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_writes_every_sample_and_marks_the_summaries_interrupted(
-    fake_server: type[FakeServer], tmp_path: Path, signum: signal.Signals
+    sandbox: SandboxHandle, tmp_path: Path, signum: signal.Signals
 ) -> None:
-    server = fake_server(_ok)  # type: ignore[call-arg]
     run = _start(
         tmp_path,
-        server.url,
+        sandbox,
         "--out",
         "json=samples.ndjson",
         "--out",
@@ -70,11 +70,11 @@ def test_a_signal_writes_every_sample_and_marks_the_summaries_interrupted(
         "--summary-export",
         "s.export.json",
     )
-    _wait_for_traffic(server)
+    _wait_for_traffic(sandbox)
     run.send_signal(signum)
     _, stderr = run.communicate(timeout=40)
     assert run.returncode == ExitCode.INTERRUPTED, stderr
-    sent = server.hits["GET /x"]
+    sent = _created(sandbox)
 
     raw = (tmp_path / "samples.ndjson").read_bytes()
     assert raw.endswith(b"\n")  # ends on a complete line
@@ -95,16 +95,15 @@ def test_a_signal_writes_every_sample_and_marks_the_summaries_interrupted(
 
 
 def test_after_sigkill_the_streams_are_readable_up_to_their_last_flush(
-    fake_server: type[FakeServer], tmp_path: Path
+    sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    server = fake_server(_ok)  # type: ignore[call-arg]
-    run = _start(tmp_path, server.url, "--out", "json=samples.ndjson", "--out", "csv=samples.csv")
-    _wait_for_traffic(server, at_least=200)
+    run = _start(tmp_path, sandbox, "--out", "json=samples.ndjson", "--out", "csv=samples.csv")
+    _wait_for_traffic(sandbox, at_least=200)
     time.sleep(1.5)  # at least one flush of each stream
     run.kill()
     run.communicate(timeout=20)
     assert run.returncode == -signal.SIGKILL
-    sent = server.hits["GET /x"]
+    sent = _created(sandbox)
 
     raw = (tmp_path / "samples.ndjson").read_bytes()
     complete = raw[: raw.rfind(b"\n") + 1]  # a torn last line may follow the last flush
