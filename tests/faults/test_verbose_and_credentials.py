@@ -4,6 +4,7 @@ retries included; a refused key whose credentials file is stale or for another D
 from __future__ import annotations
 
 import datetime
+import time
 from pathlib import Path
 
 from dmsload.dms.credentials import ClientCredentials, write_credentials
@@ -85,7 +86,10 @@ def test_a_refused_key_from_a_file_for_another_dms_says_so(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    started = time.monotonic()
     stderr = _refused_run(tmp_path, sandbox, {"dms_url": "http://10.9.9.9:8080", "written_at": now})
+    # written just now, but for another DMS: not a new key here, so no 30 s new-key grace
+    assert time.monotonic() - started < 20 and "not accepted yet" not in stderr
     assert "answered 401" in stderr
     assert f"was written by `dmsload setup` for http://10.9.9.9:8080, not {sandbox.base_url}" in (
         stderr

@@ -119,6 +119,12 @@ class DmsConnector:
         # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
         # any other 401 (a wrong secret) fails the run at once.
         credentials, new_key_grace_s = settings.resolve_client_credentials()
+        # a file `setup` wrote for another DMS (or long ago) is no new key of this one
+        hint = None
+        if not settings.client_key:
+            hint = stale_credentials_hint(settings.credentials_file, settings.dms_url)
+            if hint is not None:
+                new_key_grace_s = 0.0
         self._client = retrying_client(
             verify=settings.verify_tls, timeout=settings.request_timeout_s, notice=self._notice
         )
@@ -135,10 +141,7 @@ class DmsConnector:
         try:
             await tokens.token()  # fail before the load starts, not in every VU
         except AuthError as exc:
-            hint = None
-            if exc.status in (400, 401) and not settings.client_key:
-                hint = stale_credentials_hint(settings.credentials_file, settings.dms_url)
-            if hint is None:
+            if hint is None or exc.status not in (400, 401):
                 raise
             raise AuthError(f"{exc}; {hint}", exc.status) from None
         if not self.run.pinned:
