@@ -59,12 +59,18 @@ def basic_authorization(credentials: ClientCredentials) -> str:
     return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode("ascii")
 
 
+ASSUMED_LIFETIME_S = 300.0
+"""The lifetime assumed for a token whose `expires_in` is missing or absurd."""
+MAX_LIFETIME_S = 7 * 86400.0
+"""An `expires_in` above this is not a lifetime (an absolute epoch time, a typo)."""
+
+
 @dataclass(frozen=True)
 class IssuedToken:
-    """An access token and its lifetime in seconds (`expires_in`)."""
+    """An access token and its lifetime in seconds (`expires_in`; None when missing)."""
 
     value: str
-    expires_in: float
+    expires_in: float | None
 
     def __repr__(self) -> str:
         return f"IssuedToken(value='***', expires_in={self.expires_in})"
@@ -99,12 +105,30 @@ def parse_token(url: str, response: httpx.Response) -> IssuedToken:
         )
     try:
         body = orjson.loads(response.content)
-        value, expires_in = body["access_token"], float(body.get("expires_in", 1800))
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        value = body["access_token"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
         raise AuthError(f"token request to {url} answered 200 without an access_token") from None
     if not isinstance(value, str) or not value:
         raise AuthError(f"token request to {url} answered 200 without an access_token")
-    return IssuedToken(value, expires_in)
+    return IssuedToken(value, _number(body.get("expires_in")))
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def sane_lifetime(expires_in: float | None) -> float | None:
+    """`expires_in` when it is a plausible lifetime in seconds (over 0, at most a week);
+    None when it is missing, 0, negative or absurd (an absolute epoch time)."""
+    if expires_in is None or expires_in <= 0 or expires_in > MAX_LIFETIME_S:
+        return None
+    return expires_in
 
 
 def _print_notice(line: str) -> None:
@@ -145,6 +169,7 @@ class TokenProvider:
         self._retry_gap_s = 0.0
         self._issued = 0
         self._background: asyncio.Task[None] | None = None
+        self._warned_lifetime = False
         self.refresh_failures = 0  # background refreshes that failed (the token stayed valid)
         self.last_refresh_error: str | None = None
 
@@ -238,7 +263,17 @@ class TokenProvider:
                     )
                 await anyio.sleep(min(self._retry_s, left))
                 continue
-            lifetime = issued.expires_in
+            lifetime = sane_lifetime(issued.expires_in)
+            if lifetime is None:
+                lifetime = ASSUMED_LIFETIME_S
+                if not self._warned_lifetime:
+                    self._warned_lifetime = True
+                    claimed = "missing" if issued.expires_in is None else f"{issued.expires_in:g}"
+                    self._notice(
+                        f"dmsload: warning: the token endpoint's expires_in is {claimed}, not a "
+                        f"lifetime in seconds; assuming {ASSUMED_LIFETIME_S:g} s (a token "
+                        "refused before then is refreshed)"
+                    )
             self._token = issued.value
             self._refresh_at = sent + lifetime - min(self._margin_s, lifetime / 4)
             self._expires_at = sent + lifetime - min(EXPIRY_SAFETY_S, lifetime / 10)

@@ -4,12 +4,12 @@ Every request carries k6's tags plus `resource` and `operation`, and a `name` su
 `POST /ed-fi/students` or `GET /ed-fi/students/{id}`. A 401 `invalid_token` triggers one
 single-flight token refresh and one retry. A response other than the expected status feeds
 `api_errors`; a 429 or 503 with `Retry-After` makes the VU wait that long before its next
-iteration (unless `respect_retry_after` is off).
+iteration when `respect_retry_after` is on. Seeding requests (the setup VU, before the clock
+starts) are retried on transient failures by `SETUP_RETRY`.
 """
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,10 +19,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import orjson
 
+from dmsload.dms.auth import AuthError
 from dmsload.dms.resources import resource_path
 from dmsload.dms.session import TOKEN_SCENARIO, DmsSession
 from dmsload.http import HttpClient, HttpResponse
+from dmsload.http.retry import SETUP_RETRY, describe_attempt, is_transient, retry_after_seconds
 from dmsload.metrics import MetricKind, ValueType
+from dmsload.metrics.kinds import SETUP_SCENARIO
+from dmsload.workloads.base import RunCannotProceed
 
 if TYPE_CHECKING:
     from dmsload.engine.vu import VU
@@ -69,20 +73,6 @@ DMS_METRICS: Mapping[str, tuple[MetricKind, ValueType]] = {
 """The custom metrics every DMS workload may emit (the strategy's names)."""
 
 
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """`Retry-After` as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
 def _status_check(expected: frozenset[int]) -> str:
     return "status is " + " or ".join(str(code) for code in sorted(expected, reverse=True))
 
@@ -102,6 +92,8 @@ class DmsCalls:
         self.session = session
         self.respect_retry_after = respect_retry_after
         self._routes: dict[tuple[str, str, str, frozenset[int], str | None], _Route] = {}
+        self.last_failure: str | None = None
+        """The last request that failed: its name, status and the body's first line."""
 
     def _route(
         self,
@@ -147,19 +139,59 @@ class DmsCalls:
         url = self.session.url(endpoint, doc_id)
         content = None if body is None else orjson.dumps(body)
         client = http or vu.http
-        tokens = self.session.tokens
         TOKEN_SCENARIO.set(vu.scenario)  # this VU task's own context: tags its token requests
-        token = await tokens.token()
-        response = await _request(client, method, url, route, token, content, params)
-        if response.status == 401 and "invalid_token" in response.headers.get(
-            "www-authenticate", ""
-        ):
-            token = await tokens.refresh_after_rejection(token)
-            response = await _request(client, method, url, route, token, content, params)
+        seeding = vu.scenario == SETUP_SCENARIO
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            response = await self._send_once(client, method, url, route, content, params)
+            if response.expected or not seeding or not is_transient(response.status):
+                break
+            # before the clock starts, a transient failure is retried (SETUP_RETRY)
+            retry_after = response.headers.get("retry-after")
+            delay = SETUP_RETRY.next_delay_s(attempt, started, response.status, retry_after)
+            if delay is None:
+                break
+            self._notify(
+                f"dmsload: setup request {route.name} failed "
+                f"({describe_attempt(response.status, response.error, response.content)}); "
+                f"retrying in {delay:.1f} s (try {attempt + 1} of {SETUP_RETRY.attempts})"
+            )
+            await anyio.sleep(delay)
         vu.check(route.check, response.expected)
         if not response.expected:
+            self.last_failure = describe_failure(route.name, response, attempt)
             self._failed(vu, route, response)
         return response
+
+    async def _send_once(
+        self,
+        client: HttpClient,
+        method: str,
+        url: str,
+        route: _Route,
+        content: bytes | None,
+        params: Mapping[str, str | int | bool] | None,
+    ) -> HttpResponse:
+        tokens = self.session.tokens
+        try:
+            token = await tokens.token()
+            response = await _request(client, method, url, route, token, content, params)
+            if response.status == 401 and "invalid_token" in response.headers.get(
+                "www-authenticate", ""
+            ):
+                token = await tokens.refresh_after_rejection(token)
+                response = await _request(client, method, url, route, token, content, params)
+        except AuthError as exc:
+            # the token expired and every retry to replace it failed: no request can succeed
+            raise RunCannotProceed(f"no valid token: {exc}") from None
+        return response
+
+    def _notify(self, line: str) -> None:
+        notice = self.session.notice
+        if notice is not None:
+            notice(line)
 
     def _failed(self, vu: VU, route: _Route, response: HttpResponse) -> None:
         vu.add(API_ERRORS, 1.0, {**route.tags, "status": str(response.status)})
@@ -201,6 +233,23 @@ async def honor_retry_after(vu: VU) -> None:
         delay = until - time.monotonic()
         if delay > 0:
             await anyio.sleep(delay)
+
+
+def describe_failure(name: str, response: HttpResponse, attempts: int = 1) -> str:
+    """`POST /ed-fi/students (tried 5 times) answered 500: {"detail": ...}`: for messages."""
+    tries = f" (tried {attempts} times)" if attempts > 1 else ""
+    if response.status == 0:
+        return f"{name}{tries} failed: {response.error or 'no response'}"
+    what = describe_attempt(response.status, response.error, response.content)
+    return f"{name}{tries} answered {what}"
+
+
+def json_body(response: HttpResponse) -> Any:
+    """The body as JSON, or None when it is not JSON (truncated, HTML): a check on it fails."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def created_id(response: HttpResponse) -> str | None:

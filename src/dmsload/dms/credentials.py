@@ -167,3 +167,50 @@ def new_key_grace_s(
     if age < -1.0:  # `written_at` has whole seconds; a clock that disagrees more: no grace
         return 0.0
     return max(0.0, grace_s - max(age, 0.0))
+
+
+STALE_AFTER_S = 24 * 3600.0
+"""A credentials file older than this may hold a key that was since removed or reset."""
+
+
+def _age_text(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
+    return f"{seconds / 3600:.0f} hours"
+
+
+def stale_credentials_hint(
+    path: Path,
+    dms_url: str,
+    now: datetime.datetime | None = None,
+    stale_after_s: float = STALE_AFTER_S,
+) -> str | None:
+    """Why the key in `path` may be refused, when the file says so: it was written for
+    another `dms_url`, or more than `stale_after_s` ago. None when the file looks current
+    (or cannot be read)."""
+    try:
+        _, extra = load_credentials_file(path, warn=False)
+    except CredentialsError:
+        return None
+    written_for = extra.get("dms_url")
+    if isinstance(written_for, str) and written_for.rstrip("/") != dms_url.rstrip("/"):
+        return (
+            f"{path} was written by `dmsload setup` for {written_for}, not {dms_url}: "
+            "run `dmsload setup` against this DMS"
+        )
+    value = extra.get(WRITTEN_AT)
+    if not isinstance(value, str):
+        return None
+    try:
+        written = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if written.tzinfo is None:
+        written = written.replace(tzinfo=datetime.UTC)
+    age = ((now or datetime.datetime.now(datetime.UTC)) - written).total_seconds()
+    if age <= stale_after_s:
+        return None
+    return (
+        f"{path} was written {_age_text(age)} ago ({value}); the key may have been removed "
+        "or reset since: run `dmsload setup` to refresh it"
+    )

@@ -17,6 +17,7 @@ import httpx
 
 from dmsload.dms.data import RunData
 from dmsload.dms.resources import PROJECT_NAMESPACE
+from dmsload.http.retry import RetryNotice, retrying_client
 from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
 from dmsload.metrics.kinds import SETUP_SCENARIO
 
@@ -53,6 +54,8 @@ class DmsSession:
     tokens: TokenSource
     run: RunData
     discovery: Mapping[str, Any] = field(default_factory=dict)
+    notice: RetryNotice | None = None
+    """Told about each retry of a seeding request and each failed one (`-v`)."""
     _urls: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
     def url(self, endpoint: str, doc_id: str | None = None) -> str:
@@ -76,8 +79,10 @@ class DmsConnector:
         registry: Registry,
         run: RunData,
         settings: ConnectionSettings | None = None,
+        notice: RetryNotice | None = None,
     ) -> None:
         self.registry = registry
+        self._notice = notice
         self.run = run
         self._settings = settings
         self._session: DmsSession | None = None
@@ -111,7 +116,8 @@ class DmsConnector:
         return self._session
 
     async def _connect(self) -> DmsSession:
-        from dmsload.dms.auth import TokenProvider
+        from dmsload.dms.auth import AuthError, TokenProvider
+        from dmsload.dms.credentials import stale_credentials_hint
         from dmsload.dms.discovery import discover
         from dmsload.settings import load_settings
 
@@ -119,8 +125,14 @@ class DmsConnector:
         # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
         # any other 401 (a wrong secret) fails the run at once.
         credentials, new_key_grace_s = settings.resolve_client_credentials()
-        self._client = httpx.AsyncClient(
-            verify=settings.verify_tls, timeout=settings.request_timeout_s
+        # a file `setup` wrote for another DMS (or long ago) is no new key of this one
+        hint = None
+        if not settings.client_key:
+            hint = stale_credentials_hint(settings.credentials_file, settings.dms_url)
+            if hint is not None:
+                new_key_grace_s = 0.0
+        self._client = retrying_client(
+            verify=settings.verify_tls, timeout=settings.request_timeout_s, notice=self._notice
         )
         endpoints = await discover(settings, self._client)
         tokens = TokenProvider(
@@ -132,7 +144,12 @@ class DmsConnector:
             new_key_grace_s=new_key_grace_s,
         )
         self._tokens = tokens
-        await tokens.token()  # fail before the load starts, not in every VU
+        try:
+            await tokens.token()  # fail before the load starts, not in every VU
+        except AuthError as exc:
+            if hint is None or exc.status not in (400, 401):
+                raise
+            raise AuthError(f"{exc}; {hint}", exc.status) from None
         if not self.run.pinned:
             await self._claim_school_block(endpoints.data_api_url, tokens)
         return DmsSession(
@@ -140,6 +157,7 @@ class DmsConnector:
             tokens=tokens,
             run=self.run,
             discovery=endpoints.document,
+            notice=self._notice,
         )
 
     async def _claim_school_block(self, data_api_url: str, tokens: TokenSource) -> None:

@@ -31,6 +31,7 @@ from dmsload.dms.seed import (
     seeded_schools,
     upsert_documents,
 )
+from dmsload.http.retry import RetryNotice, retrying_client
 from dmsload.settings import ConnectionSettings
 
 FALLBACK_CLAIM_SET = "E2E-NoFurtherAuthRequiredClaimSet"
@@ -391,11 +392,15 @@ class _Setup:
 
 
 async def run_setup(
-    settings: ConnectionSettings, options: SetupOptions, echo: Callable[[str], None]
+    settings: ConnectionSettings,
+    options: SetupOptions,
+    echo: Callable[[str], None],
+    notice: RetryNotice | None = None,
 ) -> SetupResult:
-    """Run the ten steps, echoing one line each; stop at the first failure."""
-    async with httpx.AsyncClient(
-        verify=settings.verify_tls, timeout=settings.request_timeout_s
+    """Run the ten steps, echoing one line each; stop at the first failure. Transient
+    failures are retried (SETUP_RETRY); `notice` is told each retry (`-v`)."""
+    async with retrying_client(
+        verify=settings.verify_tls, timeout=settings.request_timeout_s, notice=notice
     ) as client:
         setup = _Setup(settings, options, client, CmsClient(settings.cms_url, client))
         try:

@@ -30,6 +30,10 @@ def _usage(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def _stderr_line(line: str) -> None:
+    typer.echo(line, err=True)
+
+
 def setup_command(
     dms_url: DmsUrlOpt = None,
     cms_url: Annotated[
@@ -69,11 +73,20 @@ def setup_command(
         float | None,
         typer.Option("--timeout", help="Request timeout, seconds [env DMSLOAD_REQUEST_TIMEOUT_S]."),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="Log each retried request (transient failures) to stderr."
+        ),
+    ] = False,
 ) -> None:
     """Prepare a DMS for load tests: vendor, claimset, application, credentials, seed data.
 
     Idempotent: a second run reuses what the first created. The CMS admin client comes from
     DMSLOAD_CMS_CLIENT_ID and DMSLOAD_CMS_CLIENT_SECRET (defaults: the local compose stack's).
+
+    Transient failures (no response, 429, 5xx) are retried with jittered backoff, honouring
+    Retry-After; -v logs each retry.
 
     Exit status: 0 ready, 1 a step failed (named), 2 bad usage.
 
@@ -110,5 +123,6 @@ def setup_command(
         seed_schools=seed_schools,
         data_store_connection_string=data_store_connection_string,
     )
-    result = anyio.run(run_setup, settings, options, typer.echo)
+    notice = _stderr_line if verbose else None
+    result = anyio.run(run_setup, settings, options, typer.echo, notice)
     raise typer.Exit(0 if result.ok else 1)

@@ -23,6 +23,7 @@ from dmsload.engine.scenario import ScenarioRuntime
 from dmsload.engine.vu import VU
 from dmsload.error_text import describe_exception, location
 from dmsload.http import HttpClient, RequestRecorder, shared_ssl_context
+from dmsload.http.redact import body_excerpt
 from dmsload.metrics import (
     BuiltinMetrics,
     Registry,
@@ -162,7 +163,12 @@ class Runner:
         self._runtimes: list[ScenarioRuntime] = []
         self._cancel_all: Callable[[], None] = lambda: None
         self.run_data = self.options.run_data or RunData.create()
-        self.dms = DmsConnector(self.registry, self.run_data, self.options.connection)
+        self.dms = DmsConnector(
+            self.registry,
+            self.run_data,
+            self.options.connection,
+            notice=self._log if self.options.verbose else None,
+        )
         self._workloads: list[Workload] = []
         self.outputs = OutputSession(
             self.registry,
@@ -172,9 +178,12 @@ class Runner:
 
     # ---- wiring --------------------------------------------------------------------------
     def _on_failure(
-        self, scenario: str, method: str, name: str, status: int, error: str | None
+        self, scenario: str, method: str, name: str, status: int, error: str | None, body: bytes
     ) -> None:
         detail = f" error={error!r}" if error else ""
+        excerpt = body_excerpt(body)
+        if excerpt:
+            detail += f" body: {excerpt}"  # last: the rest of the line is the body's start
         request = name if name.startswith(f"{method} ") else f"{method} {name}"
         self._log(f"dmsload: request failed: scenario={scenario} {request} status={status}{detail}")
 
@@ -222,7 +231,12 @@ class Runner:
         """Every workload's `prepare`, in profile order, before the clock starts (k6's
         setup()); their requests are recorded with `scenario=setup`."""
         tags = {**self.profile.tags, "scenario": SETUP_SCENARIO, GROUP_TAG: ""}
-        recorder = RequestRecorder(self.registry, self.metrics, tags)
+        recorder = RequestRecorder(
+            self.registry,
+            self.metrics,
+            tags,
+            on_failure=self._on_failure if self.options.verbose else None,
+        )
         http = HttpClient(
             recorder,
             ssl_context=shared_ssl_context(verify=not self.options.insecure),

@@ -13,7 +13,7 @@ from dmsload.engine.executors.base import ExecutorConfig
 from dmsload.engine.vu import VU
 from dmsload.http import HttpClient, RequestRecorder
 from dmsload.metrics import BuiltinMetrics, Registry, make_tags
-from dmsload.workloads.base import Workload
+from dmsload.workloads.base import RunCannotProceed, Workload
 
 IterationErrorSink = Callable[[str, BaseException], None]
 
@@ -185,6 +185,10 @@ class ScenarioRuntime:
             progress.running -= 1
             progress.interrupted += 1
             vu.iteration += 1
+            raise
+        except RunCannotProceed:
+            progress.running -= 1
+            progress.errors += 1
             raise
         except Exception as exc:  # a workload bug must not kill the VU; k6 logs and goes on
             ok = False

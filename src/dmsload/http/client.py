@@ -12,6 +12,7 @@ import httpx
 import orjson
 
 from dmsload import __version__
+from dmsload.http.connection import ResponseTooLarge
 from dmsload.http.timing import RequestTiming
 from dmsload.http.transport import TIMING_EXTENSION, VUTransport
 from dmsload.metrics import BuiltinMetrics, Registry, TagSet, make_tags
@@ -57,8 +58,8 @@ class RequestCounters:
     failed: int = 0
 
 
-FailureSink = Callable[[str, str, str, int, str | None], None]
-"""Called as (scenario, method, name, status, error) for each failed request (-v)."""
+FailureSink = Callable[[str, str, str, int, str | None, bytes], None]
+"""Called as (scenario, method, name, status, error, body) for each failed request (-v)."""
 
 
 def _is_default_expected(status: int) -> bool:
@@ -135,9 +136,11 @@ class RequestRecorder:
         received_bytes: int,
         extra: Mapping[str, str] | None,
         intended_ns: int | None,
+        body: bytes = b"",
     ) -> int:
         """Record every sample of one request (timings in ns, as k6 keeps them); returns
-        http_req_duration in µs."""
+        http_req_duration in µs. `body` (the response's) goes to `on_failure` when the request
+        failed."""
         reg = self.registry
         m = self.metrics
         tags = self.tags_for(method, name, status, expected, error, extra)
@@ -161,7 +164,8 @@ class RequestRecorder:
         if not expected:
             counters.failed += 1
             if self.on_failure is not None:
-                self.on_failure(self.scenario_tags.get("scenario", ""), method, name, status, error)
+                scenario = self.scenario_tags.get("scenario", "")
+                self.on_failure(scenario, method, name, status, error, body)
         return duration // 1000
 
 
@@ -177,6 +181,8 @@ def describe_error(exc: BaseException) -> str:
             if cause.errno == errno.EPIPE:
                 return "broken pipe"
         cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, ResponseTooLarge):
+        return "response body too large"
     if isinstance(exc, httpx.TimeoutException):
         return "request timeout"
     if isinstance(exc, httpx.RemoteProtocolError):
@@ -325,6 +331,7 @@ class HttpClient:
                 received,
                 tags,
                 intended,
+                payload,
             )
         else:
             duration_us = timing.phases_us()[0]

@@ -29,6 +29,9 @@ from dmsload.http.timing import (
 )
 
 _MAX_HEAD = 64 * 1024
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""A response body larger than this fails the request (`response body too large`) and closes
+the connection, so that a runaway answer cannot take the load generator's memory."""
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -46,6 +49,14 @@ class RawResponse:
 
 class _ProtocolError(Exception):
     """The server sent something that is not HTTP/1.x."""
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """A response body over `MAX_BODY_BYTES`: the request fails and the connection closes."""
+
+
+def _too_large() -> ResponseTooLarge:
+    return ResponseTooLarge(f"response body larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
 
 
 class _Http11Protocol(asyncio.Protocol):
@@ -102,10 +113,18 @@ class _Http11Protocol(asyncio.Protocol):
         self.buffer += data
         try:
             done = self._parse()
+            if not done and self.received > MAX_BODY_BYTES + _MAX_HEAD:
+                raise _too_large()
         except _ProtocolError as exc:
             self.error = httpx.RemoteProtocolError(str(exc))
-            self.keep_alive = False
             done = True
+        except ResponseTooLarge as exc:
+            self.error = exc
+            done = True
+        if self.error is not None:
+            self.keep_alive = False
+            self.buffer.clear()
+            self.chunks = []
         if done:
             waiter.set_result(None)
 
@@ -202,6 +221,8 @@ class _Http11Protocol(asyncio.Protocol):
             self.mode, self.remaining = 1, 0
         elif chunked:
             self.mode, self.remaining = 2, -1
+        elif length > MAX_BODY_BYTES:
+            raise _too_large()
         elif length >= 0:
             self.mode, self.remaining = 1, length
         else:

@@ -86,7 +86,10 @@ def k6_legacy_summary(
         key = _selector(name, tags)
         entry = metrics.setdefault(key, {})
         entry.setdefault("thresholds", {})[result.threshold.source] = result.ok is False
-    return dict(k6_numbers({"root_group": _root_group(registry), "metrics": metrics}))
+    document: dict[str, Any] = {"root_group": _root_group(registry), "metrics": metrics}
+    if ctx.interrupted:  # k6's export has no such field; tools that read it ignore it
+        document["state"] = {"interrupted": True}
+    return dict(k6_numbers(document))
 
 
 def write_k6_summary_export(

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from dmsload.engine.vu import VU
 
 
+class RunCannotProceed(Exception):
+    """Raised by a workload when the run cannot go on (the target refuses every token): it
+    ends the run with exit status 1 and this message, instead of failing each iteration."""
+
+
 class Workload(Protocol):
     """What a scenario runs on every iteration of every VU."""
 

@@ -135,7 +135,8 @@ def test_verbose_names_each_failed_request_once(run_cli: Any, echo: Any, tmp_pat
     )
     done = run_cli("run", str(path), "-q", "-v")
     lines = [line for line in done.stderr.splitlines() if "request failed" in line]
-    assert lines == ["dmsload: request failed: scenario=s GET /x status=503"] * 3
+    # the body's start says why (the echo server answers {"ok":true} whatever the status)
+    assert lines == ['dmsload: request failed: scenario=s GET /x status=503 body: {"ok":true}'] * 3
 
 
 def test_exports_that_cannot_be_written_exit_2_before_the_run(run_cli: Any, tmp_path: Path) -> None:

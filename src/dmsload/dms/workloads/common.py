@@ -62,8 +62,9 @@ class DmsOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    respect_retry_after: bool = True
-    """Wait out a 429/503 `Retry-After` before the VU's next iteration."""
+    respect_retry_after: bool = False
+    """Wait out a 429/503 `Retry-After` before the VU's next iteration (default: count it as a
+    failed request and go on, as k6 does)."""
     think_time: Duration = 0
     """A pause after each iteration ("1s"); none by default, as k6 without sleep()."""
     seeded_schools: int = Field(0, ge=0)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import orjson
 from pydantic import BaseModel, Field, field_validator
 
-from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation
+from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation, json_body
 from dmsload.dms.workloads.common import (
     NO_CONTENT,
     OK,
@@ -165,7 +164,7 @@ class MixedCrudWorkload(DmsWorkload):
         if response.expected:
             vu.add(QUERY_RESPONSE_TIME, response.duration_ms, {"query": "mixed-crud"})
             if owned:
-                found = orjson.loads(response.content)
+                found = json_body(response)
                 vu.check(f"query {self.resource}: finds the VU's document", bool(found))
 
 

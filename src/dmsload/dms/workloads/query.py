@@ -15,11 +15,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import anyio
-import orjson
 from pydantic import BaseModel, Field
 
-from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation
+from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation, json_body
 from dmsload.dms.data import Document
+from dmsload.dms.errors import DmsError
 from dmsload.dms.resources import SCHOOLS, STUDENT_SCHOOL_ASSOCIATIONS, STUDENTS
 from dmsload.dms.workloads.common import OK, DmsOptions, DmsWorkload
 from dmsload.http import HttpClient, HttpResponse
@@ -76,7 +76,7 @@ class QueryWorkload(DmsWorkload):
         data = self.data(vu)
         school = data.school()
         if await self.create(vu, SCHOOLS, school) is None:
-            raise RuntimeError("query setup: could not create the run's school")
+            raise DmsError(f"query setup: {self.calls.last_failure}")
         students = [data.student() for _ in range(self.options.seed_students)]
         failures: list[str] = []
         pool = vu.http_pool(_SEED_CONCURRENCY)
@@ -85,7 +85,8 @@ class QueryWorkload(DmsWorkload):
                 lane_students = students[lane :: len(pool)]
                 tasks.start_soon(self._seed_lane, vu, http, lane_students, school, failures)
         if failures:
-            raise RuntimeError(f"query setup: {len(failures)} seed requests failed")
+            more = f" ({len(failures)} seed requests failed)" if len(failures) > 1 else ""
+            raise DmsError(f"query setup: {self.calls.last_failure}{more}")
         response = await self.calls.send(
             vu,
             "GET",
@@ -181,7 +182,7 @@ class QueryWorkload(DmsWorkload):
         if not response.expected:
             return None
         vu.add(QUERY_RESPONSE_TIME, response.duration_ms, {"query": kind.value})
-        page = orjson.loads(response.content)
+        page = json_body(response)
         vu.check(f"query {kind.value}: returns a non-empty page", bool(page))
         return response
 
