@@ -73,24 +73,27 @@ def summary_context(result: RunResult, profile: Profile, mode: str) -> SummaryCo
     )
 
 
+def k6_summary_options(no_color: bool) -> K6SummaryOptions:
+    """The `options` and `state` of a `--k6-summary` file written by this process."""
+    return K6SummaryOptions(
+        no_color=no_color, stdout_tty=sys.stdout.isatty(), stderr_tty=sys.stderr.isatty()
+    )
+
+
 def write_exports(
     result: RunResult, profile: Profile, ctx: SummaryContext, options: ReportOptions
 ) -> bool:
     """Write every export asked for; False (with one line on stderr each) when one failed."""
     ok = True
     if options.summary_export is not None:
-        ok &= _write(
+        ok &= write_one(
             "--summary-export",
             options.summary_export,
             lambda path: write_k6_summary_export(path, result.registry, result.thresholds, ctx),
         )
     if options.k6_summary is not None:
-        k6_options = K6SummaryOptions(
-            no_color=options.no_color,
-            stdout_tty=sys.stdout.isatty(),
-            stderr_tty=sys.stderr.isatty(),
-        )
-        ok &= _write(
+        k6_options = k6_summary_options(options.no_color)
+        ok &= write_one(
             "--k6-summary",
             options.k6_summary,
             lambda path: write_k6_summary(
@@ -99,7 +102,7 @@ def write_exports(
         )
     if options.summary_json is not None:
         document = summary_document(result, profile, ctx)
-        ok &= _write(
+        ok &= write_one(
             "--summary-json",
             options.summary_json,
             lambda path: write_summary_json(path, document),
@@ -112,11 +115,12 @@ def write_exports(
             elapsed_s=result.elapsed_s,
             started_at=result.started_at,
         )
-        ok &= _write("--junit", options.junit, lambda path: write_junit(path, tree))
+        ok &= write_one("--junit", options.junit, lambda path: write_junit(path, tree))
     return ok
 
 
-def _write(flag: str, path: Path, write: Callable[[Path], None]) -> bool:
+def write_one(flag: str, path: Path, write: Callable[[Path], None]) -> bool:
+    """Write one export; False, with one line on stderr naming the flag, when it failed."""
     try:
         write(path)
     except OSError as exc:

@@ -129,3 +129,27 @@ def test_parts_of_another_run_exit_2_with_one_line_naming_the_part(
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1
     assert result.stderr.startswith(f"dmsload: {not_json}: not JSON")
+
+
+def test_merge_writes_k6_handle_summary_data_and_the_legacy_text(
+    parts: list[Path], tmp_path: Path
+) -> None:
+    result = _dmsload(
+        "merge",
+        *parts,
+        "--k6-summary",
+        tmp_path / "handle-summary.json",
+        "--summary-mode",
+        "legacy",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 99, result.stderr
+    k6 = orjson.loads((tmp_path / "handle-summary.json").read_bytes())
+    assert set(k6) >= {"root_group", "options", "state", "metrics"}
+    reqs = k6["metrics"]["http_reqs"]
+    assert reqs["type"] == "counter" and reqs["values"]["count"] == 1000
+    assert reqs["thresholds"] == {"count<900": {"ok": False}}  # handleSummary(): ok = passed
+    assert k6["metrics"]["http_req_duration"]["thresholds"] == {"p(95)<10000": {"ok": True}}
+    lines = result.stdout.splitlines()
+    assert any(line.lstrip().startswith("✗ http_reqs") for line in lines), result.stdout
+    assert any(line.lstrip().startswith("✓ http_req_duration") for line in lines), result.stdout
