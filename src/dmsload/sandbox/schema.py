@@ -6,14 +6,17 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 
 from dmsload.sandbox.jsonpath import Path, compile_path, first_value, has_array, values_at
 from dmsload.sandbox.uniqueness import UniquenessConstraint, compile_constraints, duplicate_errors
+
+if TYPE_CHECKING:  # the sandbox extra's jsonschema: imported when a schema is loaded, so that
+    # the dmsload command runs without the extra
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 #: A natural key: one normalized value per identity path, in `identityJsonPaths` order.
 IdentityKey = tuple[Any, ...]
@@ -311,6 +314,8 @@ def _compile_resource(
     ):
         _require(raw, key, where)
     insert_schema = raw["jsonSchemaForInsert"]
+    from jsonschema import Draft202012Validator  # the extra, when needed (see above)
+
     try:
         Draft202012Validator.check_schema(insert_schema)
     except Exception as exc:
