@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -75,6 +75,9 @@ class RunOptions:
     """Streaming outputs (`--out`), already opened."""
     timeline: bool = False
     """Keep the per-second time series (for `--summary-json` and the HTML report)."""
+    monitor: Callable[[Runner], Awaitable[None]] | None = None
+    """A task run beside the scenarios from t=0 until they end (`capacity` judges its steps
+    with it, and may call `Runner.stop`)."""
 
 
 @dataclass
@@ -243,6 +246,11 @@ class Runner:
             await self.dms.aclose()
 
     # ---- control -------------------------------------------------------------------------
+    @property
+    def start_ns(self) -> int:
+        """`perf_counter_ns()` at t=0 of the run (0 before it starts)."""
+        return self._start_ns
+
     def elapsed_s(self) -> float:
         """Seconds since the run started."""
         return (perf_counter_ns() - self._start_ns) / 1e9 if self._start_ns else 0.0
@@ -371,6 +379,8 @@ class Runner:
                 self.outputs.begin(self._start_ns)
                 self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0
                 outer.start_soon(self._tick, printer)
+                if self.options.monitor is not None:
+                    outer.start_soon(self.options.monitor, self)
                 async with anyio.create_task_group() as scenarios:
                     for rt in self._runtimes:
                         scenarios.start_soon(self._scenario, rt)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from dmsload.sandbox import cms_routes, dms_routes, token_info
+from dmsload.sandbox.capacity import CapacityGate
 from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultError
 from dmsload.sandbox.http import (
@@ -34,6 +35,7 @@ class SandboxApp:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self.capacity = CapacityGate()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -84,10 +86,12 @@ class SandboxApp:
                 req.correlation_id,
                 headers=[(b"retry-after", str(retry_after).encode())],
             )
-        elif is_data:
-            reply = await self._faulted_data(req, path[5:])
         else:
-            reply = await self._dms(req, path)
+            async with self.capacity.serving(state.faults.settings):
+                if is_data:
+                    reply = await self._faulted_data(req, path[5:])
+                else:
+                    reply = await self._dms(req, path)
         if reply.status == 0:
             state.stats.record(route, "reset")
             await _abort(receive, send)

@@ -134,6 +134,21 @@ def sandbox(
             rich_help_panel=_FAULTS,
         ),
     ] = 0.0,
+    concurrency_limit: Annotated[
+        int,
+        typer.Option(
+            help="Capacity model: serve at most C DMS requests at once; the rest queue "
+            "(0: no limit). With --service-time D the knee is about C/D req/s.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0,
+    service_time: Annotated[
+        float,
+        typer.Option(
+            help="Capacity model: each DMS request takes at least D ms inside its slot.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0.0,
     fault_seed: Annotated[
         int | None,
         typer.Option(help="Random seed for reproducible faults.", rich_help_panel=_FAULTS),
@@ -195,6 +210,8 @@ def sandbox(
                 "stall_every_s": stall_every,
                 "stall_for_s": stall_for,
                 "new_key_delay_s": new_key_delay,
+                "concurrency_limit": concurrency_limit,
+                "service_time_ms": service_time,
                 "seed": fault_seed,
             }
         )
