@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -75,7 +75,7 @@ class RunOptions:
     """Streaming outputs (`--out`), already opened."""
     timeline: bool = False
     """Keep the per-second time series (for `--summary-json` and the HTML report)."""
-    monitor: Callable[[Runner], Awaitable[None]] | None = None
+    monitor: Callable[[Runner], Coroutine[Any, Any, None]] | None = None
     """A task run beside the scenarios from t=0 until they end (`capacity` judges its steps
     with it, and may call `Runner.stop`)."""
 
