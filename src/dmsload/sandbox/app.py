@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from dmsload.sandbox import cms_routes, dms_routes, token_info
+from dmsload.sandbox import change_queries, cms_routes, dms_routes, token_info
 from dmsload.sandbox.capacity import CapacityGate
 from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultError
@@ -21,6 +21,7 @@ from dmsload.sandbox.http import (
     Request,
     Scope,
     Send,
+    invalid_token,
     json_reply,
     problem,
     send_reply,
@@ -122,6 +123,12 @@ class SandboxApp:
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
             return await dms_routes.oauth_token(state, req)
+        if path == change_queries.AVAILABLE_CHANGE_VERSIONS:
+            if req.method != "GET":
+                return Reply(405, headers=[(b"allow", b"GET")])
+            if state.auth.bearer(req.header(b"authorization")) is None:
+                return invalid_token(req)
+            return change_queries.available_change_versions(state, req)
         if path == "/oauth/token_info":
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
@@ -191,7 +198,13 @@ _DMS_GET: dict[str, Any] = {
     "/metadata/dependencies": dms_routes.dependencies,
 }
 _DMS_PATHS = frozenset(
-    {*_DMS_GET, "/oauth/token", "/oauth/token_info", "/management/reload-claimsets"}
+    {
+        *_DMS_GET,
+        "/oauth/token",
+        "/oauth/token_info",
+        "/management/reload-claimsets",
+        change_queries.AVAILABLE_CHANGE_VERSIONS,
+    }
 )
 
 

@@ -58,6 +58,15 @@ def sandbox(
             "without it the route answers 404, as in a stock CMS.",
         ),
     ] = False,
+    track_changes: Annotated[
+        bool,
+        typer.Option(
+            "--track-changes",
+            help="Keep tombstones of deletes and records of key changes and serve them on "
+            "/deletes and /keyChanges, as the ODS/API does (DMS answers [] today, and so does "
+            "the sandbox without this flag).",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
     ] = 1,
@@ -229,6 +238,7 @@ def sandbox(
         claims_loading=not no_claims_loading,
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
+        track_changes=track_changes,
         faults=faults,
     )
     state = SandboxState.create(config)
