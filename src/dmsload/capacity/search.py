@@ -19,6 +19,14 @@ from dmsload.profile import Profile
 SECTION_VERSION = 1
 
 
+def _started_scenarios(registry: Registry) -> set[str]:
+    """The scenarios that began (each records a zero `dropped_iterations` sample as it does)."""
+    metric = registry.get("dropped_iterations")
+    if metric is None:
+        return set()
+    return {value for tags in metric.series for key, value in tags if key == "scenario"}
+
+
 def without_scenario(registry: Registry, scenario: str) -> Registry:
     """A registry holding every series except those of `scenario` (the warm-up)."""
     kept = Registry()
@@ -116,12 +124,12 @@ def run_steps(
     judge = StepJudge(schedule, options, on_step)
     result = run_profile(stepped, replace(run_options, monitor=judge))
     judge.finish(result.registry)
+    started = _started_scenarios(result.registry)
+    names = [n for n in result.scenario_names if n in started and n != WARMUP_SCENARIO]
+    registry = result.registry
     if options.warmup_ns > 0:
-        result = replace(
-            result,
-            registry=without_scenario(result.registry, WARMUP_SCENARIO),
-            scenario_names=[n for n in result.scenario_names if n != WARMUP_SCENARIO],
-        )
+        registry = without_scenario(registry, WARMUP_SCENARIO)
+    result = replace(result, registry=registry, scenario_names=names)
     steps = judge.steps
     completed = (
         not result.interrupted

@@ -118,3 +118,68 @@ def test_a_starved_generator_is_never_reported_as_the_targets_knee(
     assert knee["text"].startswith("not found: the generator was the limit")
     assert knee["stopped_at"]["generator_limit"]
     assert "not found: the generator was the limit" in done.stdout
+
+
+SOAK_PROFILE = """
+name = "capacity-soak"
+[scenarios.health]
+executor = "constant-vus"
+vus = 1
+duration = "10s"
+workload = "http"
+options = { url = "${DMSLOAD_DMS_URL}/health", expect_status = 200 }
+
+[thresholds]
+http_req_failed = ["rate<0.01"]
+"http_req_duration{scenario:health}" = ["p(95)<1"]
+"""
+
+
+@pytest.mark.slow
+def test_warmup_is_kept_out_and_the_soak_below_the_knee_is_judged_by_the_thresholds(
+    tmp_path: Path,
+) -> None:
+    """C=4 slots of 20 ms (knee about 200/s); the soak at 50% of the knee fails its p95<1ms."""
+    profile = tmp_path / "soak.toml"
+    profile.write_text(SOAK_PROFILE)
+    summary = tmp_path / "soak.json"
+    with embedded_sandbox(extra_args=["--concurrency-limit", "4", "--service-time", "20"]) as sb:
+        done = _capacity(
+            str(profile),
+            "--dms-url",
+            sb.base_url,
+            "--start",
+            "50",
+            "--step",
+            "x2",
+            "--step-duration",
+            "2s",
+            "--warmup",
+            "1s",
+            "--max-rate",
+            "800",
+            "--knee-p95",
+            "off",
+            "--then-soak",
+            "2s",
+            "--soak-at",
+            "50%",
+            "--summary-json",
+            str(summary),
+            timeout=120,
+        )
+    assert done.returncode == 99, done.stderr[-2000:] + done.stdout[-3000:]
+    document = json.loads(summary.read_bytes())
+    section = document["capacity"]
+    knee = section["knee"]
+    assert knee["found"] is True and knee["rate"] in (100, 200), section["steps"]
+    soak = section["soak"]
+    assert soak["offered_rate"] == knee["rate"] // 2
+    assert soak["exit_code"] == 99 and soak["thresholds_failed"] == 1
+    assert soak["thresholds_total"] == 2
+    assert "█ SOAK" in done.stdout and "p(95)<1" in done.stdout
+    # the warm-up ran (1 s at 50/s) but none of its samples is in any figure
+    assert "warmup" not in document["state"]["scenarios"]
+    assert b'"warmup"' not in summary.read_bytes().replace(b'"warmup_s"', b"")
+    iterations = document["metrics"]["iterations"]
+    assert sum(s["iterations"] for s in section["steps"]) <= iterations["values"]["count"]
