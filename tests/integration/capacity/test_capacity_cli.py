@@ -183,3 +183,42 @@ def test_warmup_is_kept_out_and_the_soak_below_the_knee_is_judged_by_the_thresho
     assert b'"warmup"' not in summary.read_bytes().replace(b'"warmup_s"', b"")
     iterations = document["metrics"]["iterations"]
     assert sum(s["iterations"] for s in section["steps"]) <= iterations["values"]["count"]
+
+
+TWO_SCENARIOS = """
+[scenarios.a]
+executor = "constant-vus"
+vus = 1
+duration = "1s"
+workload = "http"
+options = { url = "http://127.0.0.1:9/" }
+
+[scenarios.b]
+executor = "constant-vus"
+vus = 1
+duration = "1s"
+workload = "http"
+options = { url = "http://127.0.0.1:9/" }
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--step", "5"], "dmsload: --step: expected +N or xF, e.g. +50 or x1.5 (got '5')"),
+        (["--knee-p95", "0.5"], "dmsload: --knee-p95: must be more than 1 (got '0.5')"),
+        (["--knee-errors", "many"], "dmsload: --knee-errors: expected a percentage"),
+        (["--step-duration", "10"], "dmsload: --step-duration: "),
+        (["--start", "100", "--max-rate", "50"], "dmsload: --max-rate: must be at least --start"),
+        ([], "dmsload: --scenario: "),
+        (["--scenario", "c"], "has no scenario 'c' (it has: a, b)"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    profile = tmp_path / "two.toml"
+    profile.write_text(TWO_SCENARIOS)
+    done = _capacity(str(profile), *args, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert "Traceback" not in done.stderr and "Error" not in done.stderr.split(":")[0]
