@@ -92,6 +92,7 @@ def _options_or_exit(
     max_vus: int | None,
     knee_throughput: str,
     knee_p95: str,
+    knee_p95_min_rise: str,
     knee_errors: str,
     generator_cpu: str,
     then_soak: str | None,
@@ -102,6 +103,8 @@ def _options_or_exit(
             min_throughput=parse_fraction("--knee-throughput", knee_throughput, allow_off=True),
             max_p95_growth=parse_factor("--knee-p95", knee_p95),
             max_error_rate=parse_fraction("--knee-errors", knee_errors, allow_off=True),
+            min_p95_rise_ms=_duration_ns("--knee-p95-min-rise", knee_p95_min_rise, allow_zero=True)
+            / 1e6,
         )
         options = CapacityOptions(
             start_rate=start,
@@ -185,6 +188,13 @@ def capacity(
             help="Past the knee when p95 exceeds this multiple of the previous step's (or off).",
         ),
     ] = "1.5",
+    knee_p95_min_rise: Annotated[
+        str,
+        typer.Option(
+            "--knee-p95-min-rise",
+            help='The p95 rule also needs p95 to rise by at least this much, e.g. "10ms".',
+        ),
+    ] = "10ms",
     knee_errors: Annotated[
         str,
         typer.Option(
@@ -251,6 +261,7 @@ def capacity(
         max_vus=max_vus,
         knee_throughput=knee_throughput,
         knee_p95=knee_p95,
+        knee_p95_min_rise=knee_p95_min_rise,
         knee_errors=knee_errors,
         generator_cpu=generator_cpu,
         then_soak=then_soak,

@@ -28,6 +28,7 @@ def broken_rules(step: StepFigures, previous: StepFigures | None, rules: KneeRul
         and previous is not None
         and previous.duration.p95 > 0
         and step.duration.p95 > rules.max_p95_growth * previous.duration.p95
+        and step.duration.p95 - previous.duration.p95 >= rules.min_p95_rise_ms
     ):
         out.append(
             f"p95: {step.duration.p95:,.2f} ms is above {rules.max_p95_growth:g}x the previous "

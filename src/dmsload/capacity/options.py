@@ -92,12 +92,16 @@ class KneeRules:
     """A step whose p95 is above this multiple of the previous step's is past the knee."""
     max_error_rate: float | None = 0.01
     """A step whose error rate is above this is past the knee."""
+    min_p95_rise_ms: float = 10.0
+    """The p95 rule also needs p95 to rise by at least this much: at a few milliseconds,
+    +50% is scheduling noise, not a knee."""
 
     def to_json(self) -> dict[str, float | None]:
         """The rules as the summary JSON shows them."""
         return {
             "min_throughput_ratio": self.min_throughput,
             "max_p95_growth": self.max_p95_growth,
+            "min_p95_rise_ms": self.min_p95_rise_ms,
             "max_error_rate": self.max_error_rate,
         }
 

@@ -101,3 +101,11 @@ def test_no_knee_when_the_first_step_breaks_or_no_step_breaks() -> None:
     cut = verdict(_judged(_step(1, 100)), completed=False)
     assert (cut.found, cut.reason) == (False, "interrupted")
     assert verdict([], completed=True).reason == "no-steps"
+
+
+def test_the_p95_rule_ignores_millisecond_noise() -> None:
+    previous = _step(1, 100, p95=4.0)
+    assert broken_rules(_step(2, 200, p95=9.0), previous, KneeRules()) == []
+    assert broken_rules(_step(2, 200, p95=14.0), previous, KneeRules())[0].startswith("p95:")
+    strict = KneeRules(min_p95_rise_ms=0.0)
+    assert broken_rules(_step(2, 200, p95=9.0), previous, strict)[0].startswith("p95:")
