@@ -83,43 +83,6 @@ def test_knee_of_a_sandbox_limited_to_8_concurrent_20ms_requests(tmp_path: Path)
     assert rules[0] in done.stdout
 
 
-@pytest.mark.slow
-def test_a_starved_generator_is_never_reported_as_the_targets_knee(
-    tmp_path: Path, echo: object
-) -> None:
-    """A server answering at once, offered more than one core of dmsload can start."""
-    url = echo.url  # type: ignore[attr-defined]
-    profile = tmp_path / "starved.toml"
-    profile.write_text(
-        "[scenarios.fast]\nexecutor = 'constant-vus'\nvus = 1\nduration = '5s'\n"
-        f"workload = 'http'\noptions = {{ url = '{url}/x', expect_status = 200 }}\n"
-    )
-    summary = tmp_path / "starved.json"
-    done = _capacity(
-        str(profile),
-        "--start",
-        "1000",
-        "--step",
-        "x2",
-        "--step-duration",
-        "3s",
-        "--max-rate",
-        "128000",
-        "--max-vus",
-        "200",
-        "--summary-json",
-        str(summary),
-        timeout=120,
-    )
-    assert done.returncode == 1, done.stderr[-2000:] + done.stdout[-3000:]
-    section = json.loads(summary.read_bytes())["capacity"]
-    knee = section["knee"]
-    assert knee == {**knee, "found": False, "rate": None, "reason": "generator"}
-    assert knee["text"].startswith("not found: the generator was the limit")
-    assert knee["stopped_at"]["generator_limit"]
-    assert "not found: the generator was the limit" in done.stdout
-
-
 SOAK_PROFILE = """
 name = "capacity-soak"
 [scenarios.health]
