@@ -188,8 +188,7 @@ class ChangeQueryWorkload(DmsWorkload):
             ids.extend(str(doc.get("id")) for doc in page)
             token = response.headers.get("next-page-token")
             if self.options.paging != "offset" and token:
-                if not page:
-                    break
+                # the walk ends when the header does, not at an empty page (the DMS contract)
                 params = {**window, "pageToken": token, "pageSize": size}
                 name = f"GET /ed-fi/{resource}?pageToken&pageSize"
                 continue
