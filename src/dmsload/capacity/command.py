@@ -170,7 +170,7 @@ def capacity(
     max_vus: Annotated[
         int | None,
         typer.Option(
-            "--max-vus", help="VU ceiling of every step (default: the step's rate, at least 10)."
+            "--max-vus", help="VU ceiling of every step (default: the step's rate, 10 to 5,000)."
         ),
     ] = None,
     knee_throughput: Annotated[
@@ -285,8 +285,10 @@ def capacity(
     loaded = load_or_exit(profile, None, None, None, 1.0, env=target.env)
     name = _scenario_or_exit(loaded, scenario)
     credentials_or_exit(target, [loaded])
+    # the engine's progress would draw a line per step scenario, waiting ones included; the
+    # judge prints one line per step instead
     run_options = RunOptions(
-        quiet=quiet, insecure=insecure, connection=target.connection, timeline=True
+        quiet=True, insecure=insecure, connection=target.connection, timeline=True
     )
     report = ReportOptions(summary_export=summary_export, junit=junit, no_color=no_color)
     try:
@@ -310,6 +312,14 @@ def _search(
     quiet: bool,
 ) -> ExitCode:
     on_step = None if quiet else (lambda figures: _echo(step_line(figures)))
+    if not quiet:
+        rates = options.rates()
+        _echo(
+            f"dmsload capacity: scenario {scenario}: steps of {options.step_duration_ns / 1e9:g} s "
+            f"from {rates[0]:,}/s ({options.step.text()}) until the knee, at most {len(rates)} "
+            f"steps up to {rates[-1]:,}/s"
+            + (f", after a {options.warmup_ns / 1e9:g} s warm-up" if options.warmup_ns else "")
+        )
     result = run_steps(profile, scenario, options, run_options, on_step)
     code = report_run(result.run, result.profile, report)
     _print_table(result)

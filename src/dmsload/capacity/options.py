@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_MAX_STEPS = 30
 """Without --max-rate, the search stops after this many steps."""
+DEFAULT_VU_CEILING = 5000
+"""Without --max-vus, no step starts more VUs than this (one VU per iteration a second below)."""
 
 _STEP = re.compile(r"^\s*([+x*])\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 _PERCENT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*%\s*$")
@@ -120,7 +122,7 @@ class CapacityOptions:
     generator_cpu_limit: float = 0.9
     """The generator is the limit when its event loop used this fraction of one core."""
     max_vus: int | None = None
-    """The VU ceiling of every step; None: one VU per iteration a second, at least 10."""
+    """The VU ceiling of every step; None: one VU per iteration a second, 10 to 5,000."""
     soak_ns: int = 0
     soak_fraction: float = 0.7
 
@@ -163,5 +165,6 @@ class CapacityOptions:
 
     def vus_for(self, rate: int) -> tuple[int, int]:
         """(pre-allocated, max) VUs of a step at `rate` per second."""
-        ceiling = self.max_vus if self.max_vus is not None else max(10, rate)
+        default = max(10, min(rate, DEFAULT_VU_CEILING))
+        ceiling = self.max_vus if self.max_vus is not None else default
         return min(ceiling, max(2, math.ceil(rate / 10))), ceiling

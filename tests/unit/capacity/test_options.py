@@ -90,3 +90,8 @@ def test_problems_name_each_option() -> None:
         "--knee-throughput: must be at most 100% of the offered rate"
     ]
     assert _options().problems() == []
+
+
+def test_the_default_vu_ceiling_is_bounded() -> None:
+    assert _options().vus_for(1_000_000) == (5000, 5000)
+    assert _options(max_vus=20_000).vus_for(1_000_000) == (20_000, 20_000)
