@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from dmsload import __version__, signals
+from dmsload.capacity.command import capacity as capacity_command
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
@@ -336,6 +337,7 @@ def _run_on_sandbox(
 app.command(name="sandbox")(sandbox_command)
 app.command(name="setup")(setup_command)
 app.command(name="suite")(suite_command)
+app.command(name="capacity")(capacity_command)
 app.command(name="report")(report_command)
 app.command(name="compare")(compare_command)
 app.command(name="merge")(merge_command)

@@ -7,7 +7,7 @@ import itertools
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from time import perf_counter_ns
@@ -82,6 +82,9 @@ class RunOptions:
     start_gate: Callable[[], Awaitable[float | None]] | None = None
     """Awaited after setup, before t=0: returns the start time (Unix s) to wait for, or None
     for at once (a `--workers` worker waits there for the others)."""
+    monitor: Callable[[Runner], Coroutine[Any, Any, None]] | None = None
+    """A task run beside the scenarios from t=0 until they end (`capacity` judges its steps
+    with it, and may call `Runner.stop`)."""
 
 
 @dataclass
@@ -267,6 +270,11 @@ class Runner:
         return self._runtimes
 
     # ---- control -------------------------------------------------------------------------
+    @property
+    def start_ns(self) -> int:
+        """`perf_counter_ns()` at t=0 of the run (0 before it starts)."""
+        return self._start_ns
+
     def elapsed_s(self) -> float:
         """Seconds since the run started."""
         return (perf_counter_ns() - self._start_ns) / 1e9 if self._start_ns else 0.0
@@ -430,6 +438,8 @@ class Runner:
                 self.outputs.begin(self._start_ns)
                 self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0
                 outer.start_soon(self._tick, printer)
+                if self.options.monitor is not None:
+                    outer.start_soon(self.options.monitor, self)
                 async with anyio.create_task_group() as scenarios:
                     for rt in self._runtimes:
                         scenarios.start_soon(self._scenario, rt)

@@ -31,6 +31,7 @@ from dmsload import __version__
 from dmsload.metrics.kinds import MetricKind, ValueType
 from dmsload.metrics.thresholds import ThresholdError, parse_metric_selector, parse_threshold
 from dmsload.outputs.summary_json import LoadedSummary
+from dmsload.report.capacity import capacity_panel
 from dmsload.report.charts import chart_specs
 from dmsload.report.figures import RequestRow, request_rows
 from dmsload.report.formatting import (
@@ -437,6 +438,7 @@ def profile_body(summary: LoadedSummary, prefix: str, data: PageData, level: int
         [
             _tiles(summary),
             _recommendations(summary, level),
+            capacity_panel(summary.document, prefix, data.charts, level),
             _charts(summary, prefix, data, level),
             _thresholds(summary, level),
             _requests(summary, level),

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from dmsload.sandbox import cms_routes, dms_routes, token_info
+from dmsload.sandbox import change_queries, cms_routes, dms_routes, token_info
+from dmsload.sandbox.capacity import CapacityGate
 from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultError
 from dmsload.sandbox.http import (
@@ -20,6 +21,7 @@ from dmsload.sandbox.http import (
     Request,
     Scope,
     Send,
+    invalid_token,
     json_reply,
     problem,
     send_reply,
@@ -34,6 +36,7 @@ class SandboxApp:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self.capacity = CapacityGate()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
@@ -84,10 +87,12 @@ class SandboxApp:
                 req.correlation_id,
                 headers=[(b"retry-after", str(retry_after).encode())],
             )
-        elif is_data:
-            reply = await self._faulted_data(req, path[5:])
         else:
-            reply = await self._dms(req, path)
+            async with self.capacity.serving(state.faults.settings):
+                if is_data:
+                    reply = await self._faulted_data(req, path[5:])
+                else:
+                    reply = await self._dms(req, path)
         if reply.status == 0:
             state.stats.record(route, "reset")
             await _abort(receive, send)
@@ -118,6 +123,12 @@ class SandboxApp:
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
             return await dms_routes.oauth_token(state, req)
+        if path == change_queries.AVAILABLE_CHANGE_VERSIONS:
+            if req.method != "GET":
+                return Reply(405, headers=[(b"allow", b"GET")])
+            if state.auth.bearer(req.header(b"authorization")) is None:
+                return invalid_token(req)
+            return change_queries.available_change_versions(state, req)
         if path == "/oauth/token_info":
             if req.method != "POST":
                 return Reply(405, headers=[(b"allow", b"POST")])
@@ -187,7 +198,13 @@ _DMS_GET: dict[str, Any] = {
     "/metadata/dependencies": dms_routes.dependencies,
 }
 _DMS_PATHS = frozenset(
-    {*_DMS_GET, "/oauth/token", "/oauth/token_info", "/management/reload-claimsets"}
+    {
+        *_DMS_GET,
+        "/oauth/token",
+        "/oauth/token_info",
+        "/management/reload-claimsets",
+        change_queries.AVAILABLE_CHANGE_VERSIONS,
+    }
 )
 
 

@@ -58,6 +58,15 @@ def sandbox(
             "without it the route answers 404, as in a stock CMS.",
         ),
     ] = False,
+    track_changes: Annotated[
+        bool,
+        typer.Option(
+            "--track-changes",
+            help="Keep tombstones of deletes and records of key changes and serve them on "
+            "/deletes and /keyChanges, as the ODS/API does (DMS answers [] today, and so does "
+            "the sandbox without this flag).",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
     ] = 1,
@@ -134,6 +143,21 @@ def sandbox(
             rich_help_panel=_FAULTS,
         ),
     ] = 0.0,
+    concurrency_limit: Annotated[
+        int,
+        typer.Option(
+            help="Capacity model: serve at most C DMS requests at once; the rest queue "
+            "(0: no limit). With --service-time D the knee is about C/D req/s.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0,
+    service_time: Annotated[
+        float,
+        typer.Option(
+            help="Capacity model: each DMS request takes at least D ms inside its slot.",
+            rich_help_panel=_FAULTS,
+        ),
+    ] = 0.0,
     fault_seed: Annotated[
         int | None,
         typer.Option(help="Random seed for reproducible faults.", rich_help_panel=_FAULTS),
@@ -201,6 +225,8 @@ def sandbox(
                 "stall_every_s": stall_every,
                 "stall_for_s": stall_for,
                 "new_key_delay_s": new_key_delay,
+                "concurrency_limit": concurrency_limit,
+                "service_time_ms": service_time,
                 "seed": fault_seed,
             }
         )
@@ -218,6 +244,7 @@ def sandbox(
         claims_loading=not no_claims_loading,
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
+        track_changes=track_changes,
         faults=faults,
     )
     state = SandboxState.create(config)

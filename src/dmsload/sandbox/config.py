@@ -46,4 +46,8 @@ class SandboxConfig:
     #: `PUT /v3/applications/{id}/reset-credential` gives the application's key a new secret;
     #: when False (the CMS default) the route is not mapped and answers 404.
     application_reset: bool = False
+    #: Keep tombstones of deletes and records of natural-key changes and serve them on
+    #: `/deletes` and `/keyChanges`, as the ODS/API does; when False both answer `[]`, as DMS
+    #: does today.
+    track_changes: bool = False
     faults: FaultSettings = field(default_factory=FaultSettings)

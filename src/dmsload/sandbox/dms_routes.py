@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from dmsload.sandbox import queries
+from dmsload.sandbox import change_queries, queries
 from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.authz import denied
 from dmsload.sandbox.http import (
@@ -226,7 +226,7 @@ async def data(state: SandboxState, req: Request, rest: str) -> Reply:
     if doc_id == "partitions" and method == "GET":
         return queries.partitions(state, req, token, resource)
     if doc_id is not None and doc_id in ("deletes", "keyChanges") and method == "GET":
-        return denied(state, req, token, resource, "ReadChanges") or Reply(200, b"[]", JSON)
+        return change_queries.tracked_changes(state, req, token, resource, doc_id)
     if doc_id is not None and not UUID_RE.match(doc_id):
         if method == "POST":
             return _post_with_id(req)

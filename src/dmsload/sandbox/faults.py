@@ -1,11 +1,12 @@
 """Fault injection: latency, errors, 429 rate limiting, connection resets, stalls, token lifetime,
-and the window in which a new application's key is refused.
+the window in which a new application's key is refused, and a capacity model (a concurrency
+limit and a minimum service time).
 
 Which requests they touch (see docs/sandbox.md): the rate limiter covers every DMS route, as
-the DMS limiter does (discovery, `/oauth/token`, data); latency, errors, resets and stalls cover
-only `/data/...`; the token lifetime covers tokens issued from then on; the new-key delay covers
-the token endpoints (DMS `/oauth/token`, CMS `/connect/token`). Other CMS routes and the
-`/_sandbox/...` admin routes are never faulted.
+the DMS limiter does (discovery, `/oauth/token`, data), and so does the capacity model;
+latency, errors, resets and stalls cover only `/data/...`; the token lifetime covers tokens
+issued from then on; the new-key delay covers the token endpoints (DMS `/oauth/token`, CMS
+`/connect/token`). Other CMS routes and the `/_sandbox/...` admin routes are never faulted.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _Z99 = 2.3263478740408408
 
 
 _INTEGER_SETTINGS = frozenset(
-    {"error_status", "rate_limit", "retry_after_s", "token_lifetime_s", "seed"}
+    {"error_status", "rate_limit", "retry_after_s", "token_lifetime_s", "seed", "concurrency_limit"}
 )
 
 
@@ -50,6 +51,11 @@ class FaultSettings:
     #: A key of an application created less than this many seconds ago gets 401 invalid client
     #: at the token endpoints, as while OpenIddict catches up (contract §4.2, §13).
     new_key_delay_s: float = 0.0
+    #: The capacity model: at most this many DMS requests are served at once; the others
+    #: wait their turn (0: no limit). With `service_time_ms` D the knee is about C/D req/s.
+    concurrency_limit: int = 0
+    #: Each DMS request takes at least this long, ms, inside the concurrency limit.
+    service_time_ms: float = 0.0
     seed: int | None = None
 
     def problems(self) -> list[str]:
@@ -62,6 +68,7 @@ class FaultSettings:
             "stall_every_s",
             "stall_for_s",
             "new_key_delay_s",
+            "service_time_ms",
         ):
             if getattr(self, name) < 0:
                 out.append(f"{name} must be >= 0")
@@ -78,6 +85,8 @@ class FaultSettings:
             out.append("error_status must be an HTTP error status (400-599)")
         if self.retry_after_s < 0:
             out.append("retry_after_s must be >= 0")
+        if self.concurrency_limit < 0:
+            out.append("concurrency_limit must be >= 0 (0 turns it off)")
         if self.rate_limit < 0:
             out.append("rate_limit must be >= 0 (0 turns it off)")
         if self.rate_limit_window_s <= 0:

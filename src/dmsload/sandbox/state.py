@@ -87,7 +87,7 @@ class SandboxState:
         state = cls(
             config=config,
             schema=schema,
-            store=Store(schema),
+            store=Store(schema, track_changes=config.track_changes),
             auth=auth,
             cms=CmsState(auth),
             faults=FaultInjector(config.faults),

@@ -36,6 +36,7 @@ from dmsload.sandbox.schema import (
     ResourceSchema,
     normalize_identity_value,
 )
+from dmsload.sandbox.tracked_changes import ChangeLog, TrackedChange, key_values
 
 #: Where a document is filed by natural key: (resource name, identity).
 KeyRef = tuple[str, IdentityKey]
@@ -138,8 +139,11 @@ def _is_match(header: str | None, doc: Document | None) -> bool:
 class Store:
     """The sandbox's documents, with the indexes DMS semantics need."""
 
-    def __init__(self, schema: ApiSchema) -> None:
+    def __init__(self, schema: ApiSchema, track_changes: bool = False) -> None:
         self.schema = schema
+        #: Keep tombstones of deletes and records of key changes (`/deletes`, `/keyChanges`).
+        self.track_changes = track_changes
+        self.changes = ChangeLog()
         self._lock = threading.RLock()
         self._by_id: dict[str, Document] = {}
         self._by_key: dict[KeyRef, str] = {}
@@ -152,6 +156,11 @@ class Store:
         self.examined = 0
 
     # ---- reads -------------------------------------------------------------------------------
+    @property
+    def newest_change_version(self) -> int:
+        """The change version of the latest write (0 before any)."""
+        return self._version
+
     def get(self, resource: ResourceSchema, doc_id: str) -> Document | None:
         """The document with this id, if it belongs to this resource."""
         doc = self._by_id.get(doc_id)
@@ -426,9 +435,12 @@ class Store:
             if isinstance(resolved, WriteOutcome):
                 return resolved
             old_identity = doc.identity
+            old_keys = key_values(resource, doc.body) if changed and self.track_changes else None
             self._apply(doc, body, resolved)
             if changed:
                 self._rekey(doc, old_identity, identity)
+                if old_keys is not None:
+                    self._key_changed(doc, old_keys)
                 self._cascade(doc, old_identity)
             return WriteOutcome(204, doc)
 
@@ -465,6 +477,11 @@ class Store:
             if alias is not None:
                 self._by_key.pop(alias, None)
             self._referrers.pop(doc.id, None)
+            if self.track_changes:
+                tombstone = TrackedChange(
+                    doc.id, self._next_version(), key_values(resource, doc.body)
+                )
+                self.changes.deleted(resource.endpoint, tombstone)
             return WriteOutcome(204, doc)
 
     def clear(self) -> None:
@@ -477,11 +494,18 @@ class Store:
                 docs.clear()
             for indexes in self._indexes.values():
                 indexes.clear()
+            self.changes.clear()
 
     # ---- helpers -----------------------------------------------------------------------------
     def _next_version(self) -> int:
         self._version += 1
         return self._version
+
+    def _key_changed(self, doc: Document, old_keys: dict[str, Any]) -> None:
+        """Record a natural-key change at the document's (new) change version."""
+        new_keys = key_values(doc.resource, doc.body)
+        change = TrackedChange(doc.id, doc.version, old_keys, new_keys)
+        self.changes.key_changed(doc.resource.endpoint, change)
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -587,6 +611,7 @@ class Store:
         for referrer_id in list(self._referrers.get(target.id, ())):
             referrer = self._by_id[referrer_id]
             before = self._index_keys(referrer)
+            old_keys = key_values(referrer.resource, referrer.body) if self.track_changes else None
             touched = False
             for ref in referrer.resource.references:
                 if ref.resource_name not in names:
@@ -611,6 +636,8 @@ class Store:
                 if new_identity != referrer.identity:
                     previous = referrer.identity
                     self._rekey(referrer, previous, new_identity)
+                    if old_keys is not None:
+                        self._key_changed(referrer, old_keys)
                     self._cascade(referrer, previous)
 
 

@@ -18,6 +18,8 @@ SCALES = {
     "spike": 0.01,  # 4m → 2.4 s, up to 500 VUs
     "sustained": 0.0002,  # 4h → 2.9 s, 200 VUs
     "smoke": 0.15,  # 20s → 3 s
+    "capacity": 0.05,  # 1m → 3 s at 50/s
+    "change-queries": 0.05,  # 1m15s → 3.75 s, two sync passes (3 s think time)
 }
 
 

@@ -2,8 +2,10 @@
  *
  * The page holds one <script type="application/json" id="dmsload-report-data"> with a
  * `charts` map; every element with data-chart="ID" becomes a uPlot chart of charts[ID]:
- *   { x: [seconds...], scales: [{key, unit, floor, integer}], series: [{label, values, color,
- *     scale, fill, dash, show, stepped, digits}] }
+ *   { x: [seconds...], x_unit, scales: [{key, unit, floor, integer}], series: [{label, values,
+ *     color, scale, fill, dash, show, stepped, marker, digits}] }
+ * x is elapsed seconds, or, when x_unit is set, a number in that unit (a capacity search's
+ * offered rate); a `marker` series draws points only.
  * window.dmsloadReport exposes the instances (for the browser test) once `ready` is true.
  */
 (function () {
@@ -79,9 +81,11 @@
         stroke: "#616e7c",
         grid: { stroke: "#eef1f4", width: 1 },
         ticks: { stroke: "#e4e7eb", width: 1 },
-        incrs: SECOND_STEPS,
-        values: function (u, ticks) {
-          return ticks.map(elapsed);
+        incrs: spec.x_unit ? undefined : SECOND_STEPS,
+        values: function (u, ticks, axis, space, increment) {
+          return ticks.map(function (v) {
+            return spec.x_unit ? withUnit(axisNumber(v, increment), spec.x_unit) : elapsed(v);
+          });
         },
       },
     ];
@@ -109,7 +113,11 @@
         },
       });
     });
-    var series = [{ label: "elapsed", value: function (u, v) { return elapsed(v); } }];
+    var series = [
+      spec.x_unit
+        ? { label: "offered", value: function (u, v) { return withUnit(number(v, 0), spec.x_unit); } }
+        : { label: "elapsed", value: function (u, v) { return elapsed(v); } },
+    ];
     spec.series.forEach(function (item) {
       var entry = {
         label: item.label,
@@ -118,7 +126,7 @@
         width: item.width || 1.75,
         show: item.show !== false,
         spanGaps: false,
-        points: { show: spec.x.length < 3 },
+        points: { show: Boolean(spec.x_unit) || spec.x.length < 3 },
         value: function (u, v) {
           return v == null ? "–" : withUnit(number(v, item.digits), units[item.scale]);
         },
@@ -126,6 +134,11 @@
       if (item.fill) entry.fill = item.fill;
       if (item.dash) entry.dash = item.dash;
       if (item.stepped) entry.paths = uPlot.paths.stepped({ align: 1 });
+      if (item.marker) {
+        // a point, no line: e.g. the knee of a capacity search
+        entry.paths = function () { return null; };
+        entry.points = { show: true, size: 12, width: 2, stroke: item.color, fill: item.color };
+      }
       series.push(entry);
     });
     var columns = [spec.x].concat(
