@@ -205,7 +205,7 @@ def capacity(
         str,
         typer.Option(
             "--generator-cpu",
-            help="dmsload is the limit when its event loop uses this share of one core.",
+            help="The generator is the limit when its event loop uses this share of one core.",
         ),
     ] = "90%",
     then_soak: Annotated[
