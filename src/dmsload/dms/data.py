@@ -150,6 +150,13 @@ class DataGenerator:
             raise DataError(f"generated id {value!r} is longer than the schema's 32 characters")
         return value
 
+    def unique_text(self, max_length: int) -> str:
+        """A unique identity string of at most `max_length` characters (hashed when longer)."""
+        value = f"{self._prefix}{next(self._seq)}"
+        if len(value) <= max_length:
+            return value
+        return hashlib.sha256(value.encode()).hexdigest()[: max(1, max_length)]
+
     def _date(self, first: date, days: int) -> str:
         return (first + timedelta(days=self.rng.randrange(days))).isoformat()
 

@@ -180,9 +180,7 @@ def split_data_path(
     parts = rest.split("/")
     if len(parts) < 3 or len(parts) > 4 or parts[0] != "":
         return None, None, False
-    if parts[1].lower() != state.schema.project_endpoint:
-        return None, None, False
-    resource = state.schema.find(parts[2])
+    resource = state.schema.find_in(parts[1], parts[2])
     doc_id = parts[3] if len(parts) == 4 else None
     return resource, doc_id, resource is not None
 

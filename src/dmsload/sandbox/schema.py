@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from dmsload.openapi.spec import SpecError, is_openapi
 from dmsload.sandbox.jsonpath import Path, compile_path, first_value, has_array, values_at
 from dmsload.sandbox.uniqueness import UniquenessConstraint, compile_constraints, duplicate_errors
 
@@ -257,6 +259,13 @@ class ApiSchema:
         """The resource for an endpoint name, matched case-insensitively as DMS does."""
         return self.by_lower_endpoint.get(endpoint.lower())
 
+    def find_in(self, project_endpoint: str, endpoint: str) -> ResourceSchema | None:
+        """The resource served at `/{project_endpoint}/{endpoint}` (both case-insensitive)."""
+        resource = self.by_lower_endpoint.get(endpoint.lower())
+        if resource is None or resource.project_endpoint.lower() != project_endpoint.lower():
+            return None
+        return resource
+
     def concrete(self, resource_name: str) -> list[ResourceSchema]:
         """The concrete resources a reference to `resource_name` may resolve to."""
         if resource_name in self.by_resource_name:
@@ -296,7 +305,7 @@ def _require(obj: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _compile_resource(
-    endpoint: str, raw: Mapping[str, Any], project_endpoint: str, where: str
+    endpoint: str, raw: Mapping[str, Any], project_endpoint: str, where: str, check: bool = True
 ) -> tuple[ResourceSchema, dict[str, Any]]:
     for key in (
         "resourceName",
@@ -312,7 +321,8 @@ def _compile_resource(
         _require(raw, key, where)
     insert_schema = raw["jsonSchemaForInsert"]
     try:
-        Draft202012Validator.check_schema(insert_schema)
+        if check:
+            Draft202012Validator.check_schema(insert_schema)
     except Exception as exc:
         raise SchemaError(f"{where}.jsonSchemaForInsert: invalid JSON Schema: {exc}") from exc
     validator = Draft202012Validator(
@@ -415,8 +425,11 @@ def _compile_references(
     resource.references = tuple(refs)
 
 
-def parse_api_schema(doc: Mapping[str, Any], source: str = "ApiSchema.json") -> ApiSchema:
-    """Compile a parsed ApiSchema.json document (`{"projectSchema": {...}}`)."""
+def parse_api_schema(
+    doc: Mapping[str, Any], source: str = "ApiSchema.json", check_schemas: bool = True
+) -> ApiSchema:
+    """Compile a parsed ApiSchema.json document (`{"projectSchema": {...}}`); `check_schemas`
+    False trusts the insert schemas (those built here from an OpenAPI specification)."""
     project = _require(doc, "projectSchema", source)
     where = f"{source}: projectSchema"
     project_endpoint = _require(project, "projectEndpointName", where)
@@ -425,7 +438,11 @@ def parse_api_schema(doc: Mapping[str, Any], source: str = "ApiSchema.json") -> 
     dpms: dict[str, dict[str, Any]] = {}
     for endpoint, raw in raw_resources.items():
         resource, dpm = _compile_resource(
-            endpoint, raw, project_endpoint, f"{where}.resourceSchemas.{endpoint}"
+            endpoint,
+            raw,
+            raw.get("projectEndpointName") or project_endpoint,
+            f"{where}.resourceSchemas.{endpoint}",
+            check_schemas,
         )
         resources[endpoint] = resource
         dpms[endpoint] = dpm
@@ -470,13 +487,22 @@ def load_api_schema(path: FsPath | str) -> ApiSchema:
     """Read and compile an ApiSchema.json file; raise SchemaError naming the file on any problem."""
     file = FsPath(path)
     try:
-        doc = orjson.loads(file.read_bytes())
+        content = file.read_bytes()
+        doc = orjson.loads(gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content)
     except OSError as exc:
         raise SchemaError(f"{file}: cannot read: {exc.strerror or exc}") from exc
     except orjson.JSONDecodeError as exc:
         raise SchemaError(f"{file}: not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise SchemaError(f"{file}: the top level must be an object")
+    if is_openapi(doc):  # an Ed-Fi resource specification (resources-spec.json)
+        from dmsload.sandbox.openapi_schema import api_schema_document, load_openapi_model
+
+        try:
+            built = api_schema_document(load_openapi_model(file))
+        except SpecError as exc:
+            raise SchemaError(str(exc)) from exc
+        return parse_api_schema(built, str(file), check_schemas=False)
     return parse_api_schema(doc, str(file))
 
 
