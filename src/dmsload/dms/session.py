@@ -20,6 +20,8 @@ from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
 
 if TYPE_CHECKING:
     from dmsload.dms.auth import TokenProvider
+    from dmsload.dms.discovery import Endpoints
+    from dmsload.openapi.model import ApiModel
     from dmsload.settings import ConnectionSettings
 
 AUTH_TOKEN_DURATION = "auth_token_duration"
@@ -50,11 +52,12 @@ class DmsSession:
     _urls: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
     def url(self, endpoint: str, doc_id: str | None = None) -> str:
-        """`{dataApi}/ed-fi/{endpoint}[/{id}]`."""
+        """`{dataApi}/ed-fi/{endpoint}[/{id}]` (`endpoint` may name its project: `tpdm/x`)."""
         key = (endpoint, doc_id)
         url = self._urls.get(key)
         if url is None:
-            url = f"{self.data_api_url.rstrip('/')}/{PROJECT_NAMESPACE}/{endpoint}"
+            path = endpoint if "/" in endpoint else f"{PROJECT_NAMESPACE}/{endpoint}"
+            url = f"{self.data_api_url.rstrip('/')}/{path}"
             if doc_id is not None:
                 url = f"{url}/{doc_id}"
             else:
@@ -78,6 +81,9 @@ class DmsConnector:
         self._lock: anyio.Lock | None = None
         self._client: httpx.AsyncClient | None = None
         self._tokens: TokenProvider | None = None
+        self._endpoints: Endpoints | None = None
+        self._model: ApiModel | None = None
+        self._model_lock: anyio.Lock | None = None
         self._token_duration: Metric = registry.define(
             AUTH_TOKEN_DURATION, MetricKind.TREND, ValueType.TIME
         )
@@ -109,7 +115,7 @@ class DmsConnector:
         from dmsload.dms.discovery import discover
         from dmsload.settings import load_settings
 
-        settings = self._settings or load_settings()
+        settings = self._settings = self._settings or load_settings()
         # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
         # any other 401 (a wrong secret) fails the run at once.
         credentials, new_key_grace_s = settings.resolve_client_credentials()
@@ -117,6 +123,7 @@ class DmsConnector:
             verify=settings.verify_tls, timeout=settings.request_timeout_s
         )
         endpoints = await discover(settings, self._client)
+        self._endpoints = endpoints
         tokens = TokenProvider(
             endpoints.token_url,
             credentials,
@@ -135,6 +142,27 @@ class DmsConnector:
             run=self.run,
             discovery=endpoints.document,
         )
+
+    async def model(self) -> ApiModel:
+        """The target's resources from its OpenAPI specification (read once per run)."""
+        if self._model is not None:
+            return self._model
+        await self.session()
+        if self._model_lock is None:
+            self._model_lock = anyio.Lock()
+        async with self._model_lock:
+            if self._model is None:
+                from dmsload.dms.specification import load_model
+
+                assert self._client is not None and self._endpoints is not None
+                assert self._settings is not None
+                self._model = await load_model(self._settings, self._client, self._endpoints)
+        return self._model
+
+    @property
+    def descriptor_namespace(self) -> str:
+        """The namespace of generated descriptor values (`uri://ed-fi.org`), once connected."""
+        return self._settings.descriptor_namespace if self._settings else "uri://ed-fi.org"
 
     async def _claim_school_block(self, data_api_url: str, tokens: TokenSource) -> None:
         """Skip schoolId blocks whose first id the target already holds, so that this run

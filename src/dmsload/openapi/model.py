@@ -122,6 +122,8 @@ class ApiModel:
         self.resources: dict[str, Resource] = {}
         self.by_endpoint: dict[str, Resource] = {}
         self.abstracts: dict[str, Abstract] = {}
+        self.documents: dict[str, bytes] = {}
+        """The specification documents as served, by file name (kept by the sandbox)."""
         self.problems: dict[str, str] = {}
         """Resources that cannot be referenced, with the reason (an unmatched identity)."""
         self._descriptor_cache: dict[str, str] = {}

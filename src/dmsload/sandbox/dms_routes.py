@@ -124,6 +124,35 @@ def dependencies(state: SandboxState, req: Request) -> Reply:
     )
 
 
+def specifications(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications`: the OpenAPI documents served (with `--schema` a spec)."""
+    root = f"{req.root()}/metadata/specifications"
+    return json_reply(
+        200,
+        [
+            {"name": name.split("-")[0].capitalize(), "endpointUri": f"{root}/{name}", "prefix": ""}
+            for name in state.schema.specifications
+        ],
+    )
+
+
+def _specification(state: SandboxState, req: Request, name: str) -> Reply:
+    content = state.schema.specifications.get(name)
+    if content is None:
+        return not_found(req)
+    return Reply(200, content, JSON)
+
+
+def resources_spec(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications/resources-spec.json` (404 unless served from one)."""
+    return _specification(state, req, "resources-spec.json")
+
+
+def descriptors_spec(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications/descriptors-spec.json` (404 unless served from one)."""
+    return _specification(state, req, "descriptors-spec.json")
+
+
 def reload_claimsets(state: SandboxState, req: Request) -> Reply:
     """`POST /management/reload-claimsets` (enabled, as in `.env.e2e`)."""
     state.reload_claim_sets()

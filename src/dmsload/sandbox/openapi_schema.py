@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from dmsload.openapi.model import (
     ApiModel,
     Resource,
@@ -44,13 +46,18 @@ _DESCRIPTOR_SCHEMA: dict[str, Any] = {
 def load_openapi_model(path: Path) -> ApiModel:
     """The model of a resource specification, with the descriptor specification beside it."""
     spec = read_spec(path)
+    documents = {"resources-spec.json": orjson.dumps(spec)}
     descriptors: dict[str, str] = {}
     for name in ("descriptors-spec.json", "descriptors-spec.json.gz"):
         sibling = path.parent / name
         if sibling.is_file():
-            descriptors = descriptor_paths(read_spec(sibling))
+            descriptor_spec = read_spec(sibling)
+            descriptors = descriptor_paths(descriptor_spec)
+            documents["descriptors-spec.json"] = orjson.dumps(descriptor_spec)
             break
-    return ApiModel(spec, descriptors, source=str(path))
+    model = ApiModel(spec, descriptors, source=str(path))
+    model.documents = documents
+    return model
 
 
 class _Builder:

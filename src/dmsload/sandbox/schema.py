@@ -62,12 +62,18 @@ class DocumentReference:
     fields: tuple[str, ...]
     field_types: tuple[str, ...]
     in_identity: bool
+    lower: tuple[bool, ...] = ()
+    """Per field: a descriptor URI of the target's identity, compared in lower case."""
 
     def keys_in(self, doc: Mapping[str, Any]) -> Iterator[IdentityKey]:
         """Yield the target IdentityKey of every instance of this reference in a document."""
+        lower = self.lower or (False,) * len(self.fields)
         for obj in values_at(doc, self.object_path):
             if isinstance(obj, dict):
-                yield tuple(normalize_identity_value(obj.get(f)) for f in self.fields)
+                yield tuple(
+                    normalize_identity_value(obj.get(f), lower=d)
+                    for f, d in zip(self.fields, lower, strict=True)
+                )
 
 
 @dataclass
@@ -254,6 +260,8 @@ class ApiSchema:
     by_resource_name: dict[str, ResourceSchema]
     abstract_identity: dict[str, tuple[str, ...]]
     subclasses: dict[str, list[ResourceSchema]]
+    specifications: dict[str, bytes] = field(default_factory=dict)
+    """The OpenAPI documents it was built from, by file name (served under /metadata)."""
 
     def find(self, endpoint: str) -> ResourceSchema | None:
         """The resource for an endpoint name, matched case-insensitively as DMS does."""
@@ -383,7 +391,9 @@ def _compile_references(
     dpm: Mapping[str, Any],
     identity_of: Mapping[str, tuple[str, ...]],
     where: str,
+    descriptor_identity: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
+    descriptor_identity = descriptor_identity or {}
     refs: list[DocumentReference] = []
     for name, entry in dpm.items():
         if not entry.get("isReference") or entry.get("isDescriptor"):
@@ -410,6 +420,7 @@ def _compile_references(
                 f"{where}.{name}: reference lacks identity paths {missing} of {target}"
             )
         ordered = [by_identity[p] for p in identity_of[target]]
+        descriptors = descriptor_identity.get(target, frozenset())
         object_text = "$" + "".join("[*]" if s is None else f".{s}" for s in object_path)
         refs.append(
             DocumentReference(
@@ -420,6 +431,7 @@ def _compile_references(
                 fields=tuple(f for f, _ in ordered),
                 field_types=tuple(t for _, t in ordered),
                 in_identity=bool(entry.get("isPartOfIdentity")),
+                lower=tuple(p in descriptors for p in identity_of[target]),
             )
         )
     resource.references = tuple(refs)
@@ -460,9 +472,21 @@ def parse_api_schema(
     for resource in resources.values():
         if resource.superclass_resource_name:
             subclasses.setdefault(resource.superclass_resource_name, []).append(resource)
+    descriptor_identity: dict[str, frozenset[str]] = {
+        r.resource_name: frozenset(
+            t for t, d in zip(r.identity_texts, r.identity_is_descriptor, strict=True) if d
+        )
+        for r in resources.values()
+    }
+    for name, paths in abstract.items():  # an abstract's identity names its descriptors
+        descriptor_identity[name] = frozenset(p for p in paths if p.endswith("Descriptor"))
     for endpoint, resource in resources.items():
         _compile_references(
-            resource, dpms[endpoint], identity_of, f"{where}.resourceSchemas.{endpoint}"
+            resource,
+            dpms[endpoint],
+            identity_of,
+            f"{where}.resourceSchemas.{endpoint}",
+            descriptor_identity,
         )
     lower = {
         k.lower(): resources[v]
@@ -499,10 +523,13 @@ def load_api_schema(path: FsPath | str) -> ApiSchema:
         from dmsload.sandbox.openapi_schema import api_schema_document, load_openapi_model
 
         try:
-            built = api_schema_document(load_openapi_model(file))
+            model = load_openapi_model(file)
+            built = api_schema_document(model)
         except SpecError as exc:
             raise SchemaError(str(exc)) from exc
-        return parse_api_schema(built, str(file), check_schemas=False)
+        schema = parse_api_schema(built, str(file), check_schemas=False)
+        schema.specifications = dict(model.documents)
+        return schema
     return parse_api_schema(doc, str(file))
 
 
