@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from dmsload.dms.overrides import DocumentOverrides
 from dmsload.durations import NS_PER_S, format_duration
 from dmsload.engine.executors import (
     EXECUTORS,
@@ -108,6 +109,7 @@ class _ProfileModel(BaseModel):
     options: dict[str, Any] | None = None
     scenarios: dict[str, ScenarioConfig] = Field(default_factory=dict)
     thresholds: dict[str, list[str | _ThresholdSpec]] = Field(default_factory=dict)
+    documents: dict[str, DocumentOverrides] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,8 @@ class Profile:
     request_timeout_ns: int
     time_scale: float = 1.0
     custom_metrics: dict[str, MetricKind] = field(default_factory=dict)
+    documents: dict[str, DocumentOverrides] = field(default_factory=dict)
+    """`[documents.<resource>]`: changes to the documents DMS workloads generate."""
 
     @property
     def uses_dms(self) -> bool:
@@ -573,6 +577,7 @@ def profile_from_mapping(
         tags=dict(model.tags),
         request_timeout_ns=model.request_timeout,
         custom_metrics=custom,
+        documents=dict(model.documents),
     )
 
 

@@ -15,6 +15,7 @@ import anyio
 import httpx
 
 from dmsload.dms.data import RunData
+from dmsload.dms.overrides import Overrides
 from dmsload.dms.resources import PROJECT_NAMESPACE
 from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
 
@@ -73,8 +74,11 @@ class DmsConnector:
         registry: Registry,
         run: RunData,
         settings: ConnectionSettings | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
         self.registry = registry
+        self.overrides = overrides or Overrides()
+        """The profile's `[documents.<resource>]` changes to generated documents."""
         self.run = run
         self._settings = settings
         self._session: DmsSession | None = None
@@ -108,7 +112,29 @@ class DmsConnector:
         async with self._lock:
             if self._session is None:
                 self._session = await self._connect()
+                if self.overrides:
+                    await self._check_overrides()
         return self._session
+
+    async def _check_overrides(self) -> None:
+        """Name the `[documents]` resources and fields the target's specification lacks."""
+        from dmsload.dms.errors import DmsError
+        from dmsload.dms.resources import DATA_RESOURCES
+
+        try:
+            model = await self.model()
+        except DmsError:  # no specification: only the built-in resources can be checked
+            unknown = [n for n in self.overrides.by_resource if n not in DATA_RESOURCES]
+            if unknown:
+                raise DmsError(
+                    f"documents.{unknown[0]}: not a resource dmsload knows, and the target "
+                    "serves no specification to look it up in (--resources-spec)"
+                ) from None
+            return
+        problems = self.overrides.problems(model)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DmsError(f"profile {problems[0]}{more}")
 
     async def _connect(self) -> DmsSession:
         from dmsload.dms.auth import TokenProvider
@@ -147,7 +173,8 @@ class DmsConnector:
         """The target's resources from its OpenAPI specification (read once per run)."""
         if self._model is not None:
             return self._model
-        await self.session()
+        if self._session is None and self._endpoints is None:
+            await self.session()
         if self._model_lock is None:
             self._model_lock = anyio.Lock()
         async with self._model_lock:

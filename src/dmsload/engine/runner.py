@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 
 from dmsload.dms.data import RunData
+from dmsload.dms.overrides import Overrides
 from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.progress import ProgressPrinter
@@ -156,7 +157,9 @@ class Runner:
         self._runtimes: list[ScenarioRuntime] = []
         self._cancel_all: Callable[[], None] = lambda: None
         self.run_data = self.options.run_data or RunData.create()
-        self.dms = DmsConnector(self.registry, self.run_data, self.options.connection)
+        self.dms = DmsConnector(
+            self.registry, self.run_data, self.options.connection, Overrides(profile.documents)
+        )
         self._workloads: list[Workload] = []
         self.outputs = OutputSession(
             self.registry,

@@ -21,7 +21,9 @@ def sandbox(
     schema: Annotated[
         Path | None,
         typer.Option(
-            help="ApiSchema.json to serve. [default: config/performance-test-schema.json]",
+            help="ApiSchema.json, or an Ed-Fi OpenAPI resources-spec.json[.gz] (its "
+            "descriptors-spec.json beside it), to serve. "
+            "[default: config/performance-test-schema.json]",
             show_default=False,
         ),
     ] = None,
@@ -56,6 +58,14 @@ def sandbox(
             help="Serve PUT /v3/applications/{id}/reset-credential (a new secret for the "
             "application's key), like a CMS with AppSettings:EnableApplicationResetEndpoint=true; "
             "without it the route answers 404, as in a stock CMS.",
+        ),
+    ] = False,
+    one_descriptor_per_type: Annotated[
+        bool,
+        typer.Option(
+            "--one-descriptor-per-type",
+            help="Answer 409 to a document that carries several descriptors of one type (a "
+            "school's four grade levels), as some Ed-Fi APIs do.",
         ),
     ] = False,
     workers: Annotated[
@@ -212,6 +222,7 @@ def sandbox(
         claims_loading=not no_claims_loading,
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
+        one_descriptor_per_type=one_descriptor_per_type,
         faults=faults,
     )
     state = SandboxState.create(config)

@@ -46,4 +46,7 @@ class SandboxConfig:
     #: `PUT /v3/applications/{id}/reset-credential` gives the application's key a new secret;
     #: when False (the CMS default) the route is not mapped and answers 404.
     application_reset: bool = False
+    #: Refuse (409) a document that carries several descriptors of one type, as some Ed-Fi
+    #: APIs do (`--one-descriptor-per-type`).
+    one_descriptor_per_type: bool = False
     faults: FaultSettings = field(default_factory=FaultSettings)

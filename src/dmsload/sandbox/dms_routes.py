@@ -19,6 +19,7 @@ from dmsload.sandbox.http import (
     json_reply,
     problem,
 )
+from dmsload.sandbox.descriptor_limit import repeated_descriptor
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
 from dmsload.sandbox.store import WriteOutcome
@@ -373,9 +374,18 @@ async def _read_document(req: Request, resource: ResourceSchema) -> dict[str, An
 
 
 def _validate(
-    req: Request, resource: ResourceSchema, body: dict[str, Any]
+    req: Request, resource: ResourceSchema, body: dict[str, Any], one_per_type: bool = False
 ) -> dict[str, Any] | Reply:
     pruned = resource.prune(body)
+    repeated = repeated_descriptor(resource, pruned) if one_per_type else None
+    if repeated is not None:
+        return problem(
+            409,
+            "data-conflict",
+            f"The document carries {repeated[1]} {repeated[0]} values; this target accepts one "
+            "descriptor of each type per document.",
+            req.correlation_id,
+        )
     errors = resource.validation_errors(pruned) or resource.duplicate_item_errors(pruned)
     if errors:
         return problem(
@@ -404,7 +414,7 @@ async def _post(state: SandboxState, req: Request, token: Token, resource: Resou
             req.correlation_id,
             errors=[message],
         )
-    body = _validate(req, resource, parsed)
+    body = _validate(req, resource, parsed, state.config.one_descriptor_per_type)
     if isinstance(body, Reply):
         return body
     refusal = denied(state, req, token, resource, "Create")
@@ -434,7 +444,7 @@ async def _put(
             req.correlation_id,
             errors=["Request body id must match the id in the url."],
         )
-    body = _validate(req, resource, parsed)
+    body = _validate(req, resource, parsed, state.config.one_descriptor_per_type)
     if isinstance(body, Reply):
         return body
     refusal = denied(state, req, token, resource, "Update")

@@ -142,7 +142,9 @@ class DmsWorkload(BaseWorkload, ABC):
     async def create(
         self, vu: VU, endpoint: str, document: Document, http: HttpClient | None = None
     ) -> str | None:
-        """POST one new document; its id, or None if it was not created (already recorded)."""
+        """POST one new document (the profile's overrides applied); its id, or None if it was
+        not created (already recorded)."""
+        document = self._connector.overrides.apply(endpoint, document)
         response = await self.calls.send(
             vu, "POST", endpoint, Operation.CREATE, expect=CREATED, body=document, http=http
         )
@@ -150,7 +152,9 @@ class DmsWorkload(BaseWorkload, ABC):
             return None
         tags = {"resource": endpoint}
         vu.add(ENTITY_CREATION_TIME, response.duration_ms, tags)
-        vu.add(CREATED_COUNTERS[endpoint], 1.0, tags)
+        counter = CREATED_COUNTERS.get(endpoint)
+        if counter is not None:
+            vu.add(counter, 1.0, tags)
         return created_id(response)
 
     async def school_for(self, vu: VU, http: HttpClient | None = None) -> int | None:
@@ -160,7 +164,7 @@ class DmsWorkload(BaseWorkload, ABC):
             return seeded_school_id(self.data(vu).rng.randrange(seeded))
         school_id = vu.state.get(_SCHOOL)
         if school_id is None:
-            document = self.data(vu).school()
+            document = self._connector.overrides.apply(SCHOOLS, self.data(vu).school())
             if await self.create(vu, SCHOOLS, document, http) is None:
                 return None
             school_id = vu.state[_SCHOOL] = document["schoolId"]
@@ -200,6 +204,7 @@ class DmsWorkload(BaseWorkload, ABC):
             document = data.student()
         else:
             document = data.staff()
+        document = self._connector.overrides.apply(endpoint, document)
         doc_id = await self.create(vu, endpoint, document, http)
         if doc_id is None:
             return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import anyio
+import orjson
 from pydantic import BaseModel, Field
 
 from dmsload.dms.calls import DMS_METRICS, Operation, created_id
@@ -57,9 +58,22 @@ class _Outcome:
 
 
 def _first_line(response: HttpResponse) -> str:
+    """The first line of the answer; of a problem-details answer, its detail and errors."""
     text = response.content.decode("utf-8", "replace").strip()
-    line = text.splitlines()[0] if text else ""
-    return line[:200] + ("…" if len(line) > 200 else "")
+    line = text.splitlines()[0] if text else (response.error or "")
+    try:
+        problem = orjson.loads(text) if text.startswith("{") else None
+    except orjson.JSONDecodeError:
+        problem = None
+    if isinstance(problem, dict) and isinstance(problem.get("detail"), str):
+        parts = [problem["detail"]]
+        errors = problem.get("validationErrors")
+        if isinstance(errors, dict):
+            parts += [f"{path}: {' '.join(map(str, m))}" for path, m in errors.items()]
+        if isinstance(problem.get("errors"), list):
+            parts += [str(e) for e in problem["errors"]]
+        line = " ".join(parts)
+    return line[:300] + ("…" if len(line) > 300 else "")
 
 
 class PipecleanWorkload(DmsWorkload):
@@ -219,6 +233,7 @@ class PipecleanWorkload(DmsWorkload):
         except MissingReference as exc:
             outcome.failure = f"not sent: its {exc.args[0]} reference was not created"
             return None
+        document = self._connector.overrides.apply(endpoint_of(resource), document)
         response = await self.calls.send(
             vu, "POST", endpoint_of(resource), Operation.CREATE, expect=CREATED, body=document
         )

@@ -50,7 +50,8 @@ class UpsertSameWorkload(DmsWorkload):
     async def seed(self, vu: VU) -> None:
         """Choose the run's school (it is created by the first iteration)."""
         run = self.calls.session.run
-        self._document = school_document(run.next_school_id())
+        document = school_document(run.next_school_id())
+        self._document = self._connector.overrides.apply(SCHOOLS, document)
         # a pinned run id may repeat an earlier run's block, school included
         self._first_expect = UPSERTED if run.pinned else CREATED
 
