@@ -95,7 +95,11 @@ class DocumentFactory:
                 continue
             if prop.kind == "descriptor":
                 found.add(self.model.descriptor_type(prop.name))
-            elif prop.kind in ("array", "object") and prop.target in self.model.schemas:
+            elif (
+                prop.kind in ("array", "object")
+                and prop.target
+                and prop.target in self.model.schemas
+            ):
                 self._collect(self.model.schemas[prop.target], found, depth + 1)
 
     # ---- documents -------------------------------------------------------------------------
@@ -167,7 +171,9 @@ class DocumentFactory:
             return [self._scalar(prop.name, items, data, unique=count > 1) for _ in range(count)]
         return self._scalar(prop.name, prop.schema, data, unique)
 
-    def _scalar(self, name: str, schema: Mapping[str, Any], data: DataGenerator, unique: bool) -> Any:
+    def _scalar(
+        self, name: str, schema: Mapping[str, Any], data: DataGenerator, unique: bool
+    ) -> Any:
         kind = schema.get("type")
         fmt = schema.get("format")
         if kind == "string":

@@ -2,7 +2,7 @@
 
 ```toml
 [documents.schools]
-set = { gradeLevels = [{ gradeLevelDescriptor = "uri://ed-fi.org/GradeLevelDescriptor#Ninth grade" }] }
+set = { gradeLevels = [{ gradeLevelDescriptor = "${GRADE_LEVEL}" }] }
 remove = ["addresses"]
 ```
 A key is a field name or a dotted path into nested objects (`"birthData.birthCity"`). The

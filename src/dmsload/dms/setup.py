@@ -428,8 +428,10 @@ async def run_setup(
             setup.claimset_error = str(exc)
         plan = setup.plan()
         if options.no_cms:
-            echo("no CMS admin client: skipping the Configuration Service steps (vendor, "
-                 "claimset, application, credentials); using the given client key")
+            echo(
+                "no CMS admin client: skipping the Configuration Service steps (vendor, "
+                "claimset, application, credentials); using the given client key"
+            )
         try:
             for number, (label, step) in enumerate(plan, 1):
                 try:

@@ -60,7 +60,9 @@ async def _listed(client: httpx.AsyncClient, endpoints: Endpoints) -> dict[str, 
         return found
     for entry in listed if isinstance(listed, list) else []:
         uri = entry.get("endpointUri") if isinstance(entry, dict) else None
-        if isinstance(uri, str) and uri.rstrip("/").endswith(("resources-spec.json", "descriptors-spec.json")):
+        if isinstance(uri, str) and uri.rstrip("/").endswith(
+            ("resources-spec.json", "descriptors-spec.json")
+        ):
             found[uri.rstrip("/").rsplit("/", 1)[-1]] = uri
     return found
 

@@ -141,7 +141,9 @@ class ApiModel:
             try:
                 body = item["post"]["requestBody"]["content"]["application/json"]["schema"]
             except (KeyError, TypeError):
-                raise SpecError(f"{self.source}: paths.{path}.post has no JSON request body") from None
+                raise SpecError(
+                    f"{self.source}: paths.{path}.post has no JSON request body"
+                ) from None
             schema_name = ref_name(body)
             if schema_name is None or schema_name not in self.schemas:
                 raise SpecError(f"{self.source}: paths.{path}.post: unknown body schema")
@@ -167,7 +169,9 @@ class ApiModel:
             for resource in self.resources.values():
                 names = (ref_name(p) or "" for p in resource.schema.get("properties", {}).values())
                 if any(
-                    prefix in f"_{_base_name(n)}" for n in names if n and reference_target(n) is None
+                    prefix in f"_{_base_name(n)}"
+                    for n in names
+                    if n and reference_target(n) is None
                 ):
                     abstract.subclasses.append(resource.name)
                     resource.superclass = abstract.name
@@ -269,7 +273,9 @@ class ApiModel:
         abstract = self.abstracts.get(target)
         return [self.resources[n] for n in abstract.subclasses] if abstract else []
 
-    def reference_object(self, target: str, resource: Resource, document: Mapping[str, Any]) -> dict[str, Any]:
+    def reference_object(
+        self, target: str, resource: Resource, document: Mapping[str, Any]
+    ) -> dict[str, Any]:
         """The `*_Reference` object that refers to `document` (a `resource`) as a `target`."""
         values: dict[str, Any] = {}
         for leaf in resource.identity:
@@ -299,7 +305,7 @@ class ApiModel:
                 target = reference_target(prop.target)
                 if target is not None and self.kind_of(target) != "enumeration":
                     yield prop
-            elif prop.kind in ("array", "object") and prop.target in self.schemas:
+            elif prop.kind in ("array", "object") and prop.target and prop.target in self.schemas:
                 yield from self.references(self.schemas[prop.target], required_only, _depth + 1)
 
     def dependencies(self, resource: Resource, required_only: bool = True) -> list[str]:

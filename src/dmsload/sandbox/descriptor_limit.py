@@ -14,7 +14,9 @@ from dmsload.sandbox.jsonpath import values_at
 from dmsload.sandbox.schema import ResourceSchema
 
 
-def repeated_descriptor(resource: ResourceSchema, body: Mapping[str, Any]) -> tuple[str, int] | None:
+def repeated_descriptor(
+    resource: ResourceSchema, body: Mapping[str, Any]
+) -> tuple[str, int] | None:
     """(descriptor type, distinct values) of the first type the body holds several of."""
     seen: dict[str, set[str]] = {}
     for descriptor in resource.descriptor_paths:

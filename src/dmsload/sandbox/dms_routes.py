@@ -10,6 +10,7 @@ import orjson
 from dmsload.sandbox import queries
 from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.authz import denied
+from dmsload.sandbox.descriptor_limit import repeated_descriptor
 from dmsload.sandbox.http import (
     JSON,
     Reply,
@@ -19,7 +20,6 @@ from dmsload.sandbox.http import (
     json_reply,
     problem,
 )
-from dmsload.sandbox.descriptor_limit import repeated_descriptor
 from dmsload.sandbox.schema import ResourceSchema
 from dmsload.sandbox.state import SandboxState
 from dmsload.sandbox.store import WriteOutcome

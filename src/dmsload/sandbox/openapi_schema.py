@@ -71,9 +71,7 @@ class _Builder:
         out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
         for prop in self.model.properties(schema):
             out["properties"][prop.name] = self._property(prop.schema, depth)
-        required = [
-            n for n in schema.get("required", ()) if n in out["properties"]
-        ]
+        required = [n for n in schema.get("required", ()) if n in out["properties"]]
         if required:
             out["required"] = required
         return out
@@ -90,7 +88,11 @@ class _Builder:
         return out
 
     def paths(
-        self, schema: Mapping[str, Any], prefix: str, identity: set[str], out: dict[str, Any],
+        self,
+        schema: Mapping[str, Any],
+        prefix: str,
+        identity: set[str],
+        out: dict[str, Any],
         depth: int = 0,
     ) -> None:
         model = self.model
@@ -133,7 +135,7 @@ class _Builder:
                         for name, identity_path in self.reference_paths(target)
                     ],
                 }
-            elif prop.kind in ("array", "object") and prop.target in model.schemas:
+            elif prop.kind in ("array", "object") and prop.target and prop.target in model.schemas:
                 inner = f"{path}[*]" if prop.kind == "array" else path
                 self.paths(model.schemas[prop.target], inner, identity, out, depth + 1)
             elif prop.kind == "scalar":

@@ -67,8 +67,13 @@ def test_every_resource_of_the_specification_is_created_read_updated_and_deleted
     assert left and all(path.endswith("Descriptors") for path in left)
     # one request of each kind per resource, named after it
     methods = counts_by_tag(result, "http_reqs", "name")
-    for name in ("POST /ed-fi/schools", "GET /ed-fi/schools/{id}", "PUT /ed-fi/schools/{id}",
-                 "DELETE /ed-fi/schools/{id}", "DELETE /tpdm/candidates/{id}"):
+    for name in (
+        "POST /ed-fi/schools",
+        "GET /ed-fi/schools/{id}",
+        "PUT /ed-fi/schools/{id}",
+        "DELETE /ed-fi/schools/{id}",
+        "DELETE /tpdm/candidates/{id}",
+    ):
         assert methods.get(name, 0) >= 1, name
     assert result.elapsed_s < 60
 
@@ -100,7 +105,7 @@ def test_skip_leaves_out_a_resource_and_what_references_it(
 def test_an_unknown_override_field_is_named_before_any_load(
     openapi_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    documents = '\n[documents.schools]\nset = { gradeLevelz = [] }\n'
+    documents = "\n[documents.schools]\nset = { gradeLevelz = [] }\n"
     result = run_file(_profile(tmp_path, documents=documents), _settings(openapi_sandbox, tmp_path))
     assert result.exit_code != ExitCode.OK
     assert result.error is not None

@@ -22,10 +22,16 @@ if TYPE_CHECKING:
 
 def endpoint_of(resource: Resource) -> str:
     """The endpoint as workloads name it: `schools`, or `tpdm/candidates` outside `ed-fi`."""
-    return resource.endpoint if resource.project == "ed-fi" else f"{resource.project}/{resource.endpoint}"
+    return (
+        resource.endpoint
+        if resource.project == "ed-fi"
+        else f"{resource.project}/{resource.endpoint}"
+    )
 
 
-def missing_chain(model: ApiModel, resource: Resource, _seen: frozenset[str] = frozenset()) -> list[str] | None:
+def missing_chain(
+    model: ApiModel, resource: Resource, _seen: frozenset[str] = frozenset()
+) -> list[str] | None:
     """Why documents of `resource` cannot be built: the chain to what is missing, or None."""
     if resource.name in model.problems:
         return [f"{resource.name} ({model.problems[resource.name]})"]
@@ -119,10 +125,10 @@ def build(
 
 
 __all__ = [
-    "fresh_parents",
     "MissingReference",
     "build",
     "endpoint_of",
+    "fresh_parents",
     "has_unique_value",
     "identity_filter",
     "missing_chain",

@@ -195,15 +195,24 @@ class PipecleanWorkload(DmsWorkload):
                 continue
             changed = factory.changed(resource, document)
             response = await self.calls.send(
-                vu, "PUT", endpoint, Operation.UPDATE, expect=NO_CONTENT, doc_id=doc_id,
+                vu,
+                "PUT",
+                endpoint,
+                Operation.UPDATE,
+                expect=NO_CONTENT,
+                doc_id=doc_id,
                 body={"id": doc_id, **changed},
             )
             if not response.expected:
                 outcome.failure = self._failed("PUT", response)
         for resource, doc_id, outcome in reversed(created):
             response = await self.calls.send(
-                vu, "DELETE", endpoint_of(resource), Operation.DELETE,
-                expect=NO_CONTENT, doc_id=doc_id,
+                vu,
+                "DELETE",
+                endpoint_of(resource),
+                Operation.DELETE,
+                expect=NO_CONTENT,
+                doc_id=doc_id,
             )
             if not response.expected and outcome.failure is None:
                 outcome.failure = self._failed("DELETE", response)
