@@ -25,9 +25,16 @@ def openapi_schema() -> ApiSchema:
 
 @pytest.fixture
 def openapi_sandbox(openapi_schema: ApiSchema) -> Iterator[SandboxHandle]:
-    config = SandboxConfig(schema_path=SPEC, schema=openapi_schema)
+    config = SandboxConfig(schema_path=SPEC, schema=openapi_schema, seed_descriptors=True)
     with running_sandbox(config) as handle:
         yield handle
+
+
+def _data_documents(sandbox: SandboxHandle) -> list[str]:
+    """The resources holding documents, descriptors left out."""
+    state = sandbox.state
+    resources = state.schema.resources.values()
+    return [r.path for r in resources if not r.is_descriptor and state.store.count(r)]
 
 
 def _settings(sandbox: SandboxHandle, tmp_path: Path, **extra: object) -> ConnectionSettings:
@@ -62,9 +69,7 @@ def test_every_resource_of_the_specification_is_created_read_updated_and_deleted
     assert sum(failed.values()) == 0
     assert "tpdm/candidates" in passed and "schools" in passed
     # every document it created is gone again; only the seeded descriptors stay
-    store = openapi_sandbox.state.store
-    left = {r.path for r in openapi_sandbox.state.schema.resources.values() if store.count(r)}
-    assert left and all(path.endswith("Descriptors") for path in left)
+    assert _data_documents(openapi_sandbox) == []
     # one request of each kind per resource, named after it
     methods = counts_by_tag(result, "http_reqs", "name")
     for name in (
@@ -110,7 +115,7 @@ def test_an_unknown_override_field_is_named_before_any_load(
     assert result.exit_code != ExitCode.OK
     assert result.error is not None
     assert "documents.schools.set: schools has no field 'gradeLevelz'" in result.error
-    assert openapi_sandbox.state.store.count() == 0
+    assert _data_documents(openapi_sandbox) == []
 
 
 def test_a_target_without_specifications_says_to_name_one(tmp_path: Path) -> None:
@@ -137,3 +142,81 @@ def test_resources_spec_names_a_file_and_the_cache_is_reused(
     second = run_file(path, _settings(openapi_sandbox, tmp_path))
     assert second.exit_code == ExitCode.OK
     assert openapi_sandbox.state.stats.count(route) == 1  # read from the cache
+
+
+ANY_RESOURCE = """
+[scenarios.create]
+executor = "per-vu-iterations"
+vus = 2
+iterations = 3
+max_duration = "20s"
+workload = "create"
+options = { resource = "studentSchoolAssociations" }
+
+[scenarios.create_other]
+executor = "per-vu-iterations"
+vus = 2
+iterations = 3
+max_duration = "20s"
+workload = "create"
+options = { resource = "studentSectionAssociations" }
+
+[scenarios.bulk]
+executor = "per-vu-iterations"
+vus = 1
+iterations = 2
+max_duration = "20s"
+workload = "bulk-create"
+options = { resource = "academicWeeks", batch_size = 3 }
+
+[scenarios.mixed]
+executor = "per-vu-iterations"
+vus = 2
+iterations = 20
+max_duration = "20s"
+workload = "mixed-crud"
+options = { resource = "tpdm/candidates" }
+
+[scenarios.upsert]
+executor = "per-vu-iterations"
+vus = 1
+iterations = 5
+max_duration = "20s"
+workload = "upsert-same"
+options = { resource = "calendars" }
+
+[thresholds]
+checks = ["rate==1"]
+http_req_failed = ["rate==0"]
+"""
+
+
+def test_create_bulk_mixed_and_upsert_take_any_resource_of_the_specification(
+    openapi_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "any.toml"
+    path.write_text(ANY_RESOURCE)
+    result = run_file(path, _settings(openapi_sandbox, tmp_path))
+    assert result.error is None, result.error
+    failing = [f"{r.selector} {r.threshold.source}" for r in result.thresholds if r.ok is False]
+    assert result.exit_code == ExitCode.OK, failing
+    names = counts_by_tag(result, "http_reqs", "name")
+    assert names["POST /ed-fi/studentSchoolAssociations"] == 6
+    assert names["POST /ed-fi/studentSectionAssociations"] == 6
+    assert names["POST /ed-fi/academicWeeks"] == 6
+    assert names["POST /ed-fi/calendars"] == 6  # created once in setup, then 5 upserts
+    assert names.get("PUT /tpdm/candidates/{id}", 0) >= 1
+    assert names.get("GET /tpdm/candidates?candidateIdentifier", 0) >= 1
+    schema = openapi_sandbox.state.schema
+    sections = schema.find_in("ed-fi", "studentSectionAssociations")
+    assert sections is not None and openapi_sandbox.state.store.count(sections) == 6
+
+
+def test_an_unknown_resource_is_named_before_any_load(
+    openapi_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    path = tmp_path / "unknown.toml"
+    path.write_text(ANY_RESOURCE.replace('"academicWeeks"', '"academicWeekz"'))
+    result = run_file(path, _settings(openapi_sandbox, tmp_path))
+    assert result.error is not None and "has no resource 'academicWeekz'" in result.error
+    assert _data_documents(openapi_sandbox) == []  # descriptors only were seeded
