@@ -12,6 +12,7 @@ from dmsload import __version__, signals
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
+    DescriptorNamespaceOpt,
     DmsUrlOpt,
     DurationOpt,
     EnvFileOpt,
@@ -20,6 +21,7 @@ from dmsload.cli_options import (
     JunitOpt,
     OutOpt,
     ProfileArg,
+    ResourcesSpecOpt,
     RunIdOpt,
     SandboxOpt,
     SeedOpt,
@@ -154,6 +156,8 @@ def run(
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
     env_file: EnvFileOpt = None,
+    resources_spec: ResourcesSpecOpt = None,
+    descriptor_namespace: DescriptorNamespaceOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -184,6 +188,8 @@ def run(
         auth_style=auth_style,
         dms_url=dms_url,
         credentials_file=credentials_file,
+        resources_spec=resources_spec,
+        descriptor_namespace=descriptor_namespace,
     )
     loaded = load_or_exit(
         profile,

@@ -142,6 +142,7 @@ class DmsConnector:
         from dmsload.settings import load_settings
 
         settings = self._settings = self._settings or load_settings()
+        self.run.descriptor_namespace = settings.descriptor_namespace
         # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
         # any other 401 (a wrong secret) fails the run at once.
         credentials, new_key_grace_s = settings.resolve_client_credentials()

@@ -365,14 +365,18 @@ class _Setup:
         return counts.created, counts.existing
 
     async def seed_descriptors(self) -> str:
-        created, existing = await self._upsert(descriptor_documents())
+        created, existing = await self._upsert(
+            descriptor_documents(self.settings.descriptor_namespace)
+        )
         return f"ok ({created} created, {existing} existing)"
 
     async def seed_schools(self) -> str:
         count = self.options.seed_schools
         if count <= 0:
             return "ok (skipped: --seed-schools 0)"
-        created, existing = await self._upsert(seeded_schools(count))
+        created, existing = await self._upsert(
+            seeded_schools(count, self.settings.descriptor_namespace)
+        )
         last = SEEDED_SCHOOL_BASE + count - 1
         return f"ok ({created} created, {existing} existing: schoolId {SEEDED_SCHOOL_BASE}..{last})"
 

@@ -11,6 +11,7 @@ import typer
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
+    DescriptorNamespaceOpt,
     DmsUrlOpt,
     EnvFileOpt,
     connection_or_exit,
@@ -69,6 +70,7 @@ def setup_command(
             "schools through the data API. Implied by DMSLOAD_CLIENT_KEY without a CMS client.",
         ),
     ] = False,
+    descriptor_namespace: DescriptorNamespaceOpt = None,
     auth_style: AuthStyleOpt = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
@@ -104,6 +106,7 @@ def setup_command(
         cms_url=cms_url,
         credentials_file=credentials_file,
         request_timeout_s=timeout,
+        descriptor_namespace=descriptor_namespace,
     )
     cms_given = cms_url is not None or bool(
         {"cms_url", "cms_client_id", "cms_client_secret"} & settings.model_fields_set

@@ -67,7 +67,7 @@ class UpsertSameWorkload(DmsWorkload):
             self._exists = True
             return
         run = self.calls.session.run
-        document = school_document(run.next_school_id())
+        document = school_document(run.next_school_id(), namespace=run.descriptor_namespace)
         self._document = self._connector.overrides.apply(SCHOOLS, document)
         # a pinned run id may repeat an earlier run's block, school included
         self._first_expect = UPSERTED if run.pinned else CREATED
