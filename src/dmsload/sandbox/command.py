@@ -68,6 +68,14 @@ def sandbox(
             "school's four grade levels), as some Ed-Fi APIs do.",
         ),
     ] = False,
+    no_reference_filters: Annotated[
+        bool,
+        typer.Option(
+            "--no-reference-filters",
+            help="Answer 400 to a query filter on a field inside a reference "
+            "(studentSchoolAssociations?schoolId=), as some Ed-Fi APIs do.",
+        ),
+    ] = False,
     workers: Annotated[
         int, typer.Option(help="Server processes. Only 1 is supported: state lives in one process.")
     ] = 1,
@@ -223,6 +231,7 @@ def sandbox(
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
         one_descriptor_per_type=one_descriptor_per_type,
+        reference_filters=not no_reference_filters,
         faults=faults,
     )
     state = SandboxState.create(config)

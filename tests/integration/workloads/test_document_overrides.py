@@ -12,7 +12,7 @@ from dmsload.engine.runner import ExitCode
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 from dmsload.settings import ConnectionSettings, load_settings
 
-from .conftest import PROFILES, counts_by_tag, run_file
+from .conftest import PROFILES, counts_by_tag, rate_parts, run_file
 
 ONE_GRADE = """
 [documents.schools]
@@ -70,3 +70,36 @@ def test_one_grade_level_set_by_the_profile_makes_smoke_pass(
     ]
     assert schools
     assert all(s.body["gradeLevels"] == [{"gradeLevelDescriptor": grade}] for s in schools)
+
+
+QUERIES = """
+[scenarios.queries]
+executor = "per-vu-iterations"
+vus = 1
+iterations = 10
+max_duration = "20s"
+workload = "query"
+options = { seed_students = 3, kinds = KINDS }
+"""
+
+
+def test_query_names_the_filter_the_target_refuses_and_other_kinds_pass(tmp_path: Path) -> None:
+    with running_sandbox(seed_descriptors=True, reference_filters=False) as sandbox:
+        settings = load_settings(
+            dms_url=sandbox.base_url,
+            client_key=sandbox.client_key,
+            client_secret=sandbox.client_secret,
+            credentials_file=tmp_path / "none.json",
+        )
+        path = tmp_path / "q.toml"
+        path.write_text(QUERIES.replace("KINDS", '["association", "field"]'))
+        refused = run_file(path, settings)
+        name = (
+            "query association: the target accepts the filter "
+            "/ed-fi/studentSchoolAssociations?schoolId"
+        )
+        assert rate_parts(refused, "checks", {"check": name}) == (0, 5)
+        statuses = counts_by_tag(refused, "api_errors", "status")
+        assert statuses == {"400": 5.0}
+        path.write_text(QUERIES.replace("KINDS", '["field", "birth-date", "limit"]'))
+        assert run_file(path, settings).exit_code == ExitCode.OK
