@@ -220,3 +220,25 @@ def test_an_unknown_resource_is_named_before_any_load(
     result = run_file(path, _settings(openapi_sandbox, tmp_path))
     assert result.error is not None and "has no resource 'academicWeekz'" in result.error
     assert _data_documents(openapi_sandbox) == []  # descriptors only were seeded
+
+
+def test_resources_whose_references_cannot_be_met_are_named_before_any_load(
+    openapi_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    import gzip
+
+    import orjson
+
+    spec = orjson.loads(gzip.decompress(SPEC.read_bytes()))
+    del spec["paths"]["/ed-fi/students"], spec["paths"]["/ed-fi/students/{id}"]
+    trimmed = tmp_path / "resources-spec.json"
+    trimmed.write_bytes(orjson.dumps(spec))
+    settings = _settings(openapi_sandbox, tmp_path, resources_spec=str(trimmed))
+    result = run_file(PROFILES / "pipeclean.toml", settings)
+    assert result.error is not None
+    assert "resource(s) cannot be built, before anything is sent" in result.error
+    assert "StudentSchoolAssociation: StudentSchoolAssociation → Student (no resource" in (
+        result.error
+    )
+    assert _data_documents(openapi_sandbox) == []
+    assert openapi_sandbox.state.stats.count("POST /data/ed-fi/schools") == 0

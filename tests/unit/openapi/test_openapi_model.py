@@ -88,3 +88,20 @@ def test_a_document_that_is_not_openapi_is_refused() -> None:
         parse_spec(b'{"projectSchema": {}}', "x.json")
     with pytest.raises(SpecError, match=r"x\.json: not valid JSON"):
         parse_spec(b"{", "x.json")
+
+
+def test_a_reference_no_resource_can_meet_is_named_with_its_chain() -> None:
+    from dmsload.dms.workloads.any_resource import missing_chain
+
+    spec = read_spec(SPECS / "resources-spec.json.gz")
+    del spec["paths"]["/ed-fi/students"], spec["paths"]["/ed-fi/students/{id}"]
+    trimmed = ApiModel(spec)
+    association = trimmed.resources["StudentSchoolAssociation"]
+    assert missing_chain(trimmed, association) == [
+        "StudentSchoolAssociation",
+        "Student (no resource of the specification is one)",
+    ]
+    grade = trimmed.resources["Grade"]  # two levels down: its enrollment in a section
+    chain = missing_chain(trimmed, grade)
+    assert chain is not None and chain[0] == "Grade" and chain[-1].startswith("Student (")
+    assert missing_chain(trimmed, trimmed.resources["School"]) is None

@@ -154,6 +154,7 @@ class DmsWorkload(BaseWorkload, ABC):
         if not others:
             return
         model = await self._connector.model()
+        resources: list[ApiResource] = []
         for name in others:
             resource = model.find(name)
             if resource is None:
@@ -161,10 +162,11 @@ class DmsWorkload(BaseWorkload, ABC):
             chain = missing_chain(model, resource)
             if chain is not None:
                 raise DmsError(f"{self.scenario}: {name} cannot be created: {' → '.join(chain)}")
+            resources.append(resource)
         self._factory = DocumentFactory(model, namespace=self._connector.descriptor_namespace)
         types: set[str] = set()
-        for name in others:
-            types |= self._descriptor_types(model, model.find(name))  # type: ignore[arg-type]
+        for resource in resources:
+            types |= self._descriptor_types(model, resource)
         self._descriptors = sorted(types)
 
     def _descriptor_types(self, model: ApiModel, resource: ApiResource) -> set[str]:

@@ -89,13 +89,17 @@ class PipecleanWorkload(DmsWorkload):
 
     # ---- setup ---------------------------------------------------------------------------
     def _select(self, model: ApiModel) -> list[Resource]:
-        wanted = {name.lower() for name in self.options.resources}
-        skipped = {name.lower() for name in self.options.skip}
-        for name in sorted(wanted | skipped):
-            if model.find(name) is None:
+        """The resources to pass over, in dependency order: `resources` with their parents,
+        without `skip` and what references it."""
+        found: dict[str, Resource] = {}
+        for name in [*self.options.resources, *self.options.skip]:
+            resource = model.find(name)
+            if resource is None:
                 raise DmsError(f"pipeclean: {model.source} has no resource {name!r}")
+            found[name] = resource
+        wanted = [found[name] for name in self.options.resources]
+        skipped_names = {found[name].name for name in self.options.skip}
         order = model.load_order()
-        skipped_names = {model.find(n).name for n in skipped}  # type: ignore[union-attr]
         if wanted:
             keep: set[str] = set()
 
@@ -105,8 +109,8 @@ class PipecleanWorkload(DmsWorkload):
                     for dep in model.dependencies(resource):
                         need(model.resources[dep])
 
-            for name in wanted:
-                need(model.find(name))  # type: ignore[arg-type]
+            for resource in wanted:
+                need(resource)
             order = [r for r in order if r.name in keep]
         plan: list[Resource] = []
         for resource in order:
