@@ -242,3 +242,18 @@ def test_resources_whose_references_cannot_be_met_are_named_before_any_load(
     )
     assert _data_documents(openapi_sandbox) == []
     assert openapi_sandbox.state.stats.count("POST /data/ed-fi/schools") == 0
+
+
+def test_a_data_api_under_another_prefix_is_followed_from_discovery(
+    openapi_sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    settings = _settings(openapi_sandbox, tmp_path).model_copy(
+        update={"dms_url": openapi_sandbox.base_url + "/api"}
+    )
+    path = _profile(tmp_path, 'resources = ["studentSchoolAssociations"]')
+    result = run_file(path, settings)
+    assert result.exit_code == ExitCode.OK, result.error
+    assert result.data_api_url == openapi_sandbox.base_url + "/api/data"
+    stats = openapi_sandbox.state.stats
+    assert stats.count("GET /metadata/specifications/resources-spec.json") == 1
+    assert stats.count("POST /data/ed-fi/studentSchoolAssociations") == 1
