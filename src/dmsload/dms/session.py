@@ -187,6 +187,14 @@ class DmsConnector:
                 self._model = await load_model(self._settings, self._client, self._endpoints)
         return self._model
 
+    async def dependency_order(self) -> dict[str, int]:
+        """The target's `GET /metadata/dependencies` order by resource path (lower case)."""
+        from dmsload.dms.specification import load_dependency_order
+
+        await self.session()
+        assert self._client is not None and self._endpoints is not None
+        return await load_dependency_order(self._client, self._endpoints)
+
     @property
     def descriptor_namespace(self) -> str:
         """The namespace of generated descriptor values (`uri://ed-fi.org`), once connected."""

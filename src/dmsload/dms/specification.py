@@ -140,3 +140,23 @@ async def load_model(
         return ApiModel(spec, descriptor_paths(descriptors or {}), source=source)
     except SpecError as exc:
         raise DmsError(str(exc)) from None
+
+
+async def load_dependency_order(client: httpx.AsyncClient, endpoints: Endpoints) -> dict[str, int]:
+    """`/ed-fi/schools` → its `order` in `GET /metadata/dependencies` (lower case); empty when
+    the target does not answer with that list."""
+    try:
+        response = await _get(client, endpoints.dependencies_url)
+    except DmsError:
+        return {}
+    if response.status_code != 200:
+        return {}
+    try:
+        listed = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return {}
+    order: dict[str, int] = {}
+    for entry in listed if isinstance(listed, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("order"), int):
+            order[str(entry.get("resource", "")).lower()] = entry["order"]
+    return order

@@ -1,8 +1,9 @@
 """`pipeclean`: every resource of the target's specification, created, read, updated, deleted.
 
-As in Ed-Fi's performance kit: in dependency order, POST one document of each resource (its
-references are the documents posted before it), GET it by id and PUT it with one field changed;
-then DELETE them all, children first. Each request is named after its resource
+As in Ed-Fi's performance kit: in dependency order (the target's `GET /metadata/dependencies`
+when it lists every resource, else the order the specification's references give), POST one
+document of each resource (its references are the documents posted before it), GET it by id
+and PUT it with one field changed; then DELETE them all, children first. Each request is named after its resource
 (`POST /ed-fi/schools`). A resource failed when one of its four requests did; the workload
 counts it in `pipeclean_failed_resources` (the profile's threshold then exits 99) and lists each
 failed resource with its status and the first line of the answer when the run ends. Resources
@@ -126,6 +127,11 @@ class PipecleanWorkload(DmsWorkload):
         """Read the specification, name what cannot be built, seed the descriptors."""
         model = await self._connector.model()
         plan = self._select(model)
+        served = await self._connector.dependency_order()
+        if served and all(r.path.lower() in served for r in plan):
+            # the target's own load order; ties keep the order the specification gives
+            position = {r.name: i for i, r in enumerate(plan)}
+            plan.sort(key=lambda r: (served[r.path.lower()], position[r.name]))
         unmet = {r.name: missing_chain(model, r) for r in plan}
         broken = {name: chain for name, chain in unmet.items() if chain is not None}
         if broken:
