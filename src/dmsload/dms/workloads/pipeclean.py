@@ -3,11 +3,12 @@
 As in Ed-Fi's performance kit: in dependency order (the target's `GET /metadata/dependencies`
 when it lists every resource, else the order the specification's references give), POST one
 document of each resource (its references are the documents posted before it), GET it by id
-and PUT it with one field changed; then DELETE them all, children first. Each request is named
-after its resource (`POST /ed-fi/schools`). A resource failed when one of its four requests did; the workload
-counts it in `pipeclean_failed_resources` (the profile's threshold then exits 99) and lists each
-failed resource with its status and the first line of the answer when the run ends. Resources
-whose references cannot be met are named before anything is sent, with the missing chain.
+and PUT it with one field changed; then DELETE them all, children first. Each request is
+named after its resource (`POST /ed-fi/schools`). A resource failed when one of its four
+requests did; the workload counts it in `pipeclean_failed_resources` (the profile's threshold
+then exits 99) and lists each failed resource with its status and the first line of the answer
+when the run ends. Resources whose references cannot be met are named before anything is sent,
+with the missing chain.
 """
 
 from __future__ import annotations
