@@ -14,6 +14,7 @@ from dmsload.capacity.command import capacity as capacity_command
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
+    DescriptorNamespaceOpt,
     DmsUrlOpt,
     DurationOpt,
     EnvFileOpt,
@@ -24,6 +25,7 @@ from dmsload.cli_options import (
     K6TagsOpt,
     OutOpt,
     ProfileArg,
+    ResourcesSpecOpt,
     RunIdOpt,
     SandboxOpt,
     SeedOpt,
@@ -215,6 +217,8 @@ def run(
     execution_segment_sequence: SegmentSequenceOpt = None,
     start_at: StartAtOpt = None,
     workers: WorkersOpt = None,
+    resources_spec: ResourcesSpecOpt = None,
+    descriptor_namespace: DescriptorNamespaceOpt = None,
 ) -> None:
     """Run a profile, print the summary, and exit non-zero when a threshold fails.
 
@@ -258,6 +262,8 @@ def run(
         dms_url=dms_url,
         credentials_file=credentials_file,
         timeout_s=timeout,
+        resources_spec=resources_spec,
+        descriptor_namespace=descriptor_namespace,
     )
     loaded = load_or_exit(
         profile,

@@ -212,6 +212,25 @@ DmsUrlOpt = Annotated[
         "also ${DMSLOAD_DMS_URL} in profiles.",
     ),
 ]
+ResourcesSpecOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--resources-spec",
+        metavar="FILE|URL",
+        help="The target's OpenAPI resource specification, for targets whose metadata lists "
+        "none or one that answers 404 [env DMSLOAD_RESOURCES_SPEC; default: from the "
+        "target's /metadata/specifications, cached in .dmsload/specs].",
+    ),
+]
+DescriptorNamespaceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--descriptor-namespace",
+        metavar="URI",
+        help="Namespace of the descriptors generated documents refer to and setup seeds "
+        "[env DMSLOAD_DESCRIPTOR_NAMESPACE; default uri://ed-fi.org].",
+    ),
+]
 CredentialsFileOpt = Annotated[
     Path | None,
     typer.Option(
@@ -274,6 +293,8 @@ def target_or_exit(
     dms_url: str | None,
     credentials_file: Path | None,
     timeout_s: float | None = None,
+    resources_spec: str | None = None,
+    descriptor_namespace: str | None = None,
 ) -> Target:
     """The run's target from its flags; exit 2 naming a bad setting."""
     connection = connection_or_exit(
@@ -283,6 +304,8 @@ def target_or_exit(
         dms_url=dms_url,
         credentials_file=credentials_file,
         request_timeout_s=timeout_s,
+        resources_spec=resources_spec,
+        descriptor_namespace=descriptor_namespace,
     )
     planned = plan_sandbox_target() if sandbox else None
     values = {"DMSLOAD_DMS_URL": connection.dms_url}

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from dmsload.dms.overrides import DocumentOverrides
 from dmsload.durations import NS_PER_S, format_duration
 from dmsload.engine.executors import (
     EXECUTORS,
@@ -109,6 +110,7 @@ class _ProfileModel(BaseModel):
     options: dict[str, Any] | None = None
     scenarios: dict[str, ScenarioConfig] = Field(default_factory=dict)
     thresholds: dict[str, list[str | _ThresholdSpec]] = Field(default_factory=dict)
+    documents: dict[str, DocumentOverrides] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Profile:
     custom_metrics: dict[str, MetricKind] = field(default_factory=dict)
     segment: SegmentChoice | None = None
     """The execution segment this process runs (`--execution-segment`); None: the whole."""
+    documents: dict[str, DocumentOverrides] = field(default_factory=dict)
+    """`[documents.<resource>]`: changes to the documents DMS workloads generate."""
 
     @property
     def uses_dms(self) -> bool:
@@ -584,6 +588,7 @@ def profile_from_mapping(
         tags=dict(model.tags),
         request_timeout_ns=model.request_timeout,
         custom_metrics=custom,
+        documents=dict(model.documents),
     )
 
 

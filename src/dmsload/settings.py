@@ -72,11 +72,25 @@ class ConnectionSettings(BaseSettings):
     auth_style: Literal["basic", "form"] = "basic"
     verify_tls: bool = True
     request_timeout_s: float = 60.0
+    resources_spec: str | None = None
+    """The target's OpenAPI resource specification (a file or URL), when its metadata has none."""
+    descriptor_namespace: str = "uri://ed-fi.org"
+    """The namespace of the descriptors generated documents refer to (a state's, an extension's)."""
+    spec_cache_dir: Path = Path(".dmsload/specs")
+    """Where specifications read from targets are kept, per target URL and data model version."""
 
     @field_validator("dms_url", "cms_url", "data_api_url", "token_url")
     @classmethod
     def _urls(cls, value: str | None) -> str | None:
         return _check_url(value)
+
+    @field_validator("descriptor_namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if "://" not in value or "#" in value:
+            raise ValueError("expected a URI such as uri://ed-fi.org, without '#'")
+        return value
 
     @field_validator("request_timeout_s")
     @classmethod

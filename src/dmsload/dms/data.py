@@ -19,7 +19,12 @@ from datetime import date, timedelta
 from itertools import count
 from typing import Any
 
-from dmsload.dms.descriptors import GRADE_LEVELS, SCHOOL_CATEGORIES, STAFF_CLASSIFICATIONS
+from dmsload.dms.descriptors import (
+    ED_FI_NAMESPACE,
+    GRADE_LEVELS,
+    SCHOOL_CATEGORIES,
+    STAFF_CLASSIFICATIONS,
+)
 
 Document = dict[str, Any]
 
@@ -58,15 +63,17 @@ def seeded_school_id(index: int) -> int:
     return SEEDED_SCHOOL_BASE + index
 
 
-def school_document(school_id: int, name: str | None = None) -> Document:
+def school_document(
+    school_id: int, name: str | None = None, namespace: str = ED_FI_NAMESPACE
+) -> Document:
     """A school with the `School` category and the four generated grade levels."""
     return {
         "schoolId": school_id,
         "nameOfInstitution": name or f"dmsload School {school_id}",
         "educationOrganizationCategories": [
-            {"educationOrganizationCategoryDescriptor": SCHOOL_CATEGORIES[0].uri}
+            {"educationOrganizationCategoryDescriptor": SCHOOL_CATEGORIES[0].uri_in(namespace)}
         ],
-        "gradeLevels": [{"gradeLevelDescriptor": grade.uri} for grade in GRADE_LEVELS],
+        "gradeLevels": [{"gradeLevelDescriptor": g.uri_in(namespace)} for g in GRADE_LEVELS],
     }
 
 
@@ -85,6 +92,8 @@ class RunData:
     workers: int = 1
     pinned: bool = False
     """The run id was asked for (`--run-id`): identities repeat those of the run it names."""
+    descriptor_namespace: str = ED_FI_NAMESPACE
+    """The namespace of the descriptors generated documents refer to (a setting)."""
     salt: str = ""
     """Mixed into the seed of generated values (a suite's profile name), so that the profiles
     of a seeded suite draw different, still reproducible, values."""
@@ -167,12 +176,19 @@ class DataGenerator:
             raise DataError(f"generated id {value!r} is longer than the schema's 32 characters")
         return value
 
+    def unique_text(self, max_length: int) -> str:
+        """A unique identity string of at most `max_length` characters (hashed when longer)."""
+        value = f"{self._prefix}{next(self._seq)}"
+        if len(value) <= max_length:
+            return value
+        return hashlib.sha256(value.encode()).hexdigest()[: max(1, max_length)]
+
     def _date(self, first: date, days: int) -> str:
         return (first + timedelta(days=self.rng.randrange(days))).isoformat()
 
     def school(self) -> Document:
         """A new school in this run's schoolId block."""
-        return school_document(self.run.next_school_id())
+        return school_document(self.run.next_school_id(), namespace=self.run.descriptor_namespace)
 
     def student(self) -> Document:
         """A new student: unique id, names, birth date (2005–2015) and city."""
@@ -202,7 +218,9 @@ class DataGenerator:
             "studentReference": {"studentUniqueId": student_unique_id},
             "schoolReference": {"schoolId": school_id},
             "entryDate": self._date(_ENTRY_FIRST, 300),
-            "entryGradeLevelDescriptor": self.rng.choice(GRADE_LEVELS).uri,
+            "entryGradeLevelDescriptor": self.rng.choice(GRADE_LEVELS).uri_in(
+                self.run.descriptor_namespace
+            ),
         }
 
     def staff_assignment(self, staff_unique_id: str, school_id: int) -> Document:
@@ -211,7 +229,7 @@ class DataGenerator:
         return {
             "staffReference": {"staffUniqueId": staff_unique_id},
             "educationOrganizationReference": {"educationOrganizationId": school_id},
-            "staffClassificationDescriptor": classification.uri,
+            "staffClassificationDescriptor": classification.uri_in(self.run.descriptor_namespace),
             "beginDate": self._date(_ENTRY_FIRST, 300),
             "positionTitle": classification.code_value,
         }

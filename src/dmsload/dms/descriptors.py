@@ -25,10 +25,14 @@ class Descriptor:
         """The reference value a document carries: `namespace#codeValue`."""
         return f"{self.namespace}#{self.code_value}"
 
-    def document(self) -> dict[str, str]:
-        """The POST body that creates this descriptor."""
+    def uri_in(self, namespace: str) -> str:
+        """The reference value under another namespace (`uri://state.org/...#...`)."""
+        return f"{namespace}/{self.resource_name}#{self.code_value}"
+
+    def document(self, namespace: str = ED_FI_NAMESPACE) -> dict[str, str]:
+        """The POST body that creates this descriptor (under `namespace`)."""
         return {
-            "namespace": self.namespace,
+            "namespace": f"{namespace}/{self.resource_name}",
             "codeValue": self.code_value,
             "shortDescription": self.code_value,
             "description": self.code_value,

@@ -30,5 +30,6 @@ REQUIRED_RESOURCES: tuple[str, ...] = DATA_RESOURCES + DESCRIPTOR_RESOURCES
 
 
 def resource_path(endpoint: str) -> str:
-    """`/ed-fi/students`: the path under the data API, as the dependencies list names it."""
-    return f"/{PROJECT_NAMESPACE}/{endpoint}"
+    """`/ed-fi/students`: the path under the data API, as the dependencies list names it
+    (`tpdm/candidates` names its project)."""
+    return f"/{endpoint}" if "/" in endpoint else f"/{PROJECT_NAMESPACE}/{endpoint}"

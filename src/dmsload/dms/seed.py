@@ -17,14 +17,21 @@ from dmsload.dms.errors import DmsError, problem_detail, transport_error
 from dmsload.dms.resources import SCHOOLS, resource_path
 
 
-def seeded_schools(count: int) -> list[tuple[str, dict[str, Any]]]:
+def seeded_schools(
+    count: int, namespace: str = descriptors.ED_FI_NAMESPACE
+) -> list[tuple[str, dict[str, Any]]]:
     """(endpoint, body) for the first `count` seeded schools."""
-    return [(SCHOOLS, school_document(seeded_school_id(i))) for i in range(max(0, count))]
+    return [
+        (SCHOOLS, school_document(seeded_school_id(i), namespace=namespace))
+        for i in range(max(0, count))
+    ]
 
 
-def descriptor_documents() -> list[tuple[str, dict[str, Any]]]:
+def descriptor_documents(
+    namespace: str = descriptors.ED_FI_NAMESPACE,
+) -> list[tuple[str, dict[str, Any]]]:
     """(endpoint, body) for every descriptor the generators reference."""
-    return [(d.endpoint, dict(d.document())) for d in descriptors.ALL_DESCRIPTORS]
+    return [(d.endpoint, dict(d.document(namespace))) for d in descriptors.ALL_DESCRIPTORS]
 
 
 @dataclass

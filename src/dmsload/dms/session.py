@@ -16,6 +16,7 @@ import anyio
 import httpx
 
 from dmsload.dms.data import RunData
+from dmsload.dms.overrides import Overrides
 from dmsload.dms.resources import PROJECT_NAMESPACE
 from dmsload.http.retry import RetryNotice, retrying_client
 from dmsload.metrics import Metric, MetricKind, Registry, ValueType, make_tags
@@ -23,6 +24,8 @@ from dmsload.metrics.kinds import SETUP_SCENARIO
 
 if TYPE_CHECKING:
     from dmsload.dms.auth import TokenProvider
+    from dmsload.dms.discovery import Endpoints
+    from dmsload.openapi.model import ApiModel
     from dmsload.settings import ConnectionSettings
 
 AUTH_TOKEN_DURATION = "auth_token_duration"
@@ -59,11 +62,12 @@ class DmsSession:
     _urls: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
     def url(self, endpoint: str, doc_id: str | None = None) -> str:
-        """`{dataApi}/ed-fi/{endpoint}[/{id}]`."""
+        """`{dataApi}/ed-fi/{endpoint}[/{id}]` (`endpoint` may name its project: `tpdm/x`)."""
         key = (endpoint, doc_id)
         url = self._urls.get(key)
         if url is None:
-            url = f"{self.data_api_url.rstrip('/')}/{PROJECT_NAMESPACE}/{endpoint}"
+            path = endpoint if "/" in endpoint else f"{PROJECT_NAMESPACE}/{endpoint}"
+            url = f"{self.data_api_url.rstrip('/')}/{path}"
             if doc_id is not None:
                 url = f"{url}/{doc_id}"
             else:
@@ -80,15 +84,21 @@ class DmsConnector:
         run: RunData,
         settings: ConnectionSettings | None = None,
         notice: RetryNotice | None = None,
+        overrides: Overrides | None = None,
     ) -> None:
         self.registry = registry
         self._notice = notice
+        self.overrides = overrides or Overrides()
+        """The profile's `[documents.<resource>]` changes to generated documents."""
         self.run = run
         self._settings = settings
         self._session: DmsSession | None = None
         self._lock: anyio.Lock | None = None
         self._client: httpx.AsyncClient | None = None
         self._tokens: TokenProvider | None = None
+        self._endpoints: Endpoints | None = None
+        self._model: ApiModel | None = None
+        self._model_lock: anyio.Lock | None = None
         self._token_duration: Metric = registry.define(
             AUTH_TOKEN_DURATION, MetricKind.TREND, ValueType.TIME
         )
@@ -113,7 +123,29 @@ class DmsConnector:
         async with self._lock:
             if self._session is None:
                 self._session = await self._connect()
+                if self.overrides:
+                    await self._check_overrides()
         return self._session
+
+    async def _check_overrides(self) -> None:
+        """Name the `[documents]` resources and fields the target's specification lacks."""
+        from dmsload.dms.errors import DmsError
+        from dmsload.dms.resources import DATA_RESOURCES
+
+        try:
+            model = await self.model()
+        except DmsError:  # no specification: only the built-in resources can be checked
+            unknown = [n for n in self.overrides.by_resource if n not in DATA_RESOURCES]
+            if unknown:
+                raise DmsError(
+                    f"documents.{unknown[0]}: not a resource dmsload knows, and the target "
+                    "serves no specification to look it up in (--resources-spec)"
+                ) from None
+            return
+        problems = self.overrides.problems(model)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DmsError(f"profile {problems[0]}{more}")
 
     async def _connect(self) -> DmsSession:
         from dmsload.dms.auth import AuthError, TokenProvider
@@ -121,7 +153,8 @@ class DmsConnector:
         from dmsload.dms.discovery import discover
         from dmsload.settings import load_settings
 
-        settings = self._settings or load_settings()
+        settings = self._settings = self._settings or load_settings()
+        self.run.descriptor_namespace = settings.descriptor_namespace
         # A 401 for a key `setup` wrote moments ago is retried for the rest of its 30 s;
         # any other 401 (a wrong secret) fails the run at once.
         credentials, new_key_grace_s = settings.resolve_client_credentials()
@@ -135,6 +168,7 @@ class DmsConnector:
             verify=settings.verify_tls, timeout=settings.request_timeout_s, notice=self._notice
         )
         endpoints = await discover(settings, self._client)
+        self._endpoints = endpoints
         tokens = TokenProvider(
             endpoints.token_url,
             credentials,
@@ -159,6 +193,36 @@ class DmsConnector:
             discovery=endpoints.document,
             notice=self._notice,
         )
+
+    async def model(self) -> ApiModel:
+        """The target's resources from its OpenAPI specification (read once per run)."""
+        if self._model is not None:
+            return self._model
+        if self._session is None and self._endpoints is None:
+            await self.session()
+        if self._model_lock is None:
+            self._model_lock = anyio.Lock()
+        async with self._model_lock:
+            if self._model is None:
+                from dmsload.dms.specification import load_model
+
+                assert self._client is not None and self._endpoints is not None
+                assert self._settings is not None
+                self._model = await load_model(self._settings, self._client, self._endpoints)
+        return self._model
+
+    async def dependency_order(self) -> dict[str, int]:
+        """The target's `GET /metadata/dependencies` order by resource path (lower case)."""
+        from dmsload.dms.specification import load_dependency_order
+
+        await self.session()
+        assert self._client is not None and self._endpoints is not None
+        return await load_dependency_order(self._client, self._endpoints)
+
+    @property
+    def descriptor_namespace(self) -> str:
+        """The namespace of generated descriptor values (`uri://ed-fi.org`), once connected."""
+        return self._settings.descriptor_namespace if self._settings else "uri://ed-fi.org"
 
     async def _claim_school_block(self, data_api_url: str, tokens: TokenSource) -> None:
         """Skip schoolId blocks whose first id the target already holds, so that this run

@@ -32,7 +32,7 @@ from dmsload.dms.seed import (
     upsert_documents,
 )
 from dmsload.http.retry import RetryNotice, retrying_client
-from dmsload.settings import ConnectionSettings
+from dmsload.settings import ConnectionSettings, SettingsError
 
 FALLBACK_CLAIM_SET = "E2E-NoFurtherAuthRequiredClaimSet"
 TOTAL_STEPS = 10
@@ -92,6 +92,8 @@ class SetupOptions:
     education_organization_ids: tuple[int, ...] = ()
     data_store_connection_string: str | None = None
     """Used only when the CMS has no data store at all."""
+    no_cms: bool = False
+    """Skip the Configuration Service: the client key and secret are given."""
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,10 @@ class StepFailed(Exception):
     """A step that cannot succeed; the message is the reason after `FAIL`."""
 
 
-def step_line(number: int, label: str, outcome: str) -> str:
+def step_line(number: int, label: str, outcome: str, total: int = TOTAL_STEPS) -> str:
     """`[ 4/10] upload claimset X ........ ok (...)`."""
     dots = "." * max(3, _WIDTH - len(label))
-    return f"[{number:2d}/{TOTAL_STEPS}] {label} {dots} {outcome}"
+    return f"[{number:2d}/{total}] {label} {dots} {outcome}"
 
 
 @dataclass
@@ -364,18 +366,44 @@ class _Setup:
         return counts.created, counts.existing
 
     async def seed_descriptors(self) -> str:
-        created, existing = await self._upsert(descriptor_documents())
+        created, existing = await self._upsert(
+            descriptor_documents(self.settings.descriptor_namespace)
+        )
         return f"ok ({created} created, {existing} existing)"
 
     async def seed_schools(self) -> str:
         count = self.options.seed_schools
         if count <= 0:
             return "ok (skipped: --seed-schools 0)"
-        created, existing = await self._upsert(seeded_schools(count))
+        created, existing = await self._upsert(
+            seeded_schools(count, self.settings.descriptor_namespace)
+        )
         last = SEEDED_SCHOOL_BASE + count - 1
         return f"ok ({created} created, {existing} existing: schoolId {SEEDED_SCHOOL_BASE}..{last})"
 
+    async def client_token(self) -> str:
+        """Without a CMS: the given client key must get a token."""
+        try:
+            credentials, _ = self.settings.resolve_client_credentials()
+        except SettingsError as exc:
+            raise StepFailed(str(exc)) from None
+        await self.discovered()
+        self.credentials = credentials
+        self.tokens = self.provider(credentials, grace_s=0)
+        try:
+            await self.tokens.token()
+        except AuthError as exc:
+            raise StepFailed(str(exc)) from None
+        return f"ok (client {credentials.key}; no CMS steps: the key is given)"
+
     def plan(self) -> list[tuple[str, Callable[[], Awaitable[str]]]]:
+        if self.options.no_cms:
+            return [
+                ("get a token for the client key", self.client_token),
+                ("verify resources served", self.verify_resources),
+                ("seed descriptors", self.seed_descriptors),
+                (f"seed {self.options.seed_schools} schools", self.seed_schools),
+            ]
         claimset = self.claimset.name if self.claimset else str(self.options.claimset or "")
         return [
             ("get CMS admin token", self.cms_token),
@@ -407,18 +435,27 @@ async def run_setup(
             setup.claimset = load_claimset(options.claimset or default_claimset_path())
         except SetupUsageError as exc:
             setup.claimset_error = str(exc)
+        plan = setup.plan()
+        if options.no_cms:
+            echo(
+                "no CMS admin client: skipping the Configuration Service steps (vendor, "
+                "claimset, application, credentials); using the given client key"
+            )
         try:
-            for number, (label, step) in enumerate(setup.plan(), 1):
+            for number, (label, step) in enumerate(plan, 1):
                 try:
                     outcome = await step()
                 except (DmsError, StepFailed) as exc:
-                    echo(step_line(number, label, f"FAIL {exc}"))
-                    failed = f"[{number}/{TOTAL_STEPS}] {label}"
+                    echo(step_line(number, label, f"FAIL {exc}", len(plan)))
+                    failed = f"[{number}/{len(plan)}] {label}"
                     echo(f"setup failed at step {failed}")
                     return SetupResult(False, failed, setup.credentials, setup.endpoints)
-                echo(step_line(number, label, outcome))
+                echo(step_line(number, label, outcome, len(plan)))
         finally:
             if setup.tokens is not None:
                 await setup.tokens.aclose()
-        echo(f"setup ok; client credentials saved to {settings.credentials_file}")
+        if options.no_cms:
+            echo("setup ok; runs use the client key from the settings (DMSLOAD_CLIENT_KEY)")
+        else:
+            echo(f"setup ok; client credentials saved to {settings.credentials_file}")
         return SetupResult(True, None, setup.credentials, setup.endpoints)

@@ -11,6 +11,7 @@ import typer
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
+    DescriptorNamespaceOpt,
     DmsUrlOpt,
     EnvFileOpt,
     connection_or_exit,
@@ -64,6 +65,16 @@ def setup_command(
             help="Register a data store with this connection string if the CMS has none.",
         ),
     ] = None,
+    no_cms: Annotated[
+        bool,
+        typer.Option(
+            "--no-cms",
+            help="No Configuration Service: check the client key's token (DMSLOAD_CLIENT_KEY/"
+            "SECRET, or the credentials file), verify the resources, seed descriptors and "
+            "schools through the data API. Implied by DMSLOAD_CLIENT_KEY without a CMS client.",
+        ),
+    ] = False,
+    descriptor_namespace: DescriptorNamespaceOpt = None,
     auth_style: AuthStyleOpt = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Do not verify TLS certificates.")
@@ -96,6 +107,8 @@ def setup_command(
       dmsload setup
       dmsload setup --dms-url http://127.0.0.1:8080 --cms-url http://127.0.0.1:8080/config
       dmsload setup --seed-schools 100
+
+      DMSLOAD_CLIENT_KEY=key DMSLOAD_CLIENT_SECRET=secret dmsload setup --no-cms
     """
     settings = connection_or_exit(
         env_file,
@@ -105,23 +118,30 @@ def setup_command(
         cms_url=cms_url,
         credentials_file=credentials_file,
         request_timeout_s=timeout,
+        descriptor_namespace=descriptor_namespace,
     )
+    cms_given = cms_url is not None or bool(
+        {"cms_url", "cms_client_id", "cms_client_secret"} & settings.model_fields_set
+    )
+    no_cms = no_cms or (settings.client_key is not None and not cms_given)
     claimset_path = claimset or default_claimset_path()
-    try:
-        load_claimset(claimset_path)
-    except SetupUsageError as exc:
-        raise _usage(str(exc)) from None
-    try:  # before step 1: a file setup cannot save must not leave an application behind
-        check_credentials_location(settings.credentials_file)
-    except CredentialsError as exc:
-        typer.echo(f"dmsload: --credentials-file {settings.credentials_file}: {exc}", err=True)
-        raise typer.Exit(2) from None
+    if not no_cms:
+        try:
+            load_claimset(claimset_path)
+        except SetupUsageError as exc:
+            raise _usage(str(exc)) from None
+        try:  # before step 1: a file setup cannot save must not leave an application behind
+            check_credentials_location(settings.credentials_file)
+        except CredentialsError as exc:
+            typer.echo(f"dmsload: --credentials-file {settings.credentials_file}: {exc}", err=True)
+            raise typer.Exit(2) from None
     options = SetupOptions(
         claimset=claimset_path,
         vendor=vendor,
         application=application,
         seed_schools=seed_schools,
         data_store_connection_string=data_store_connection_string,
+        no_cms=no_cms,
     )
     notice = _stderr_line if verbose else None
     result = anyio.run(run_setup, settings, options, typer.echo, notice)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import anyio
 
 from dmsload.dms.data import RunData
+from dmsload.dms.overrides import Overrides
 from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.progress import ProgressPrinter
@@ -171,6 +172,7 @@ class Runner:
             self.run_data,
             self.options.connection,
             notice=self._log if self.options.verbose else None,
+            overrides=Overrides(profile.documents),
         )
         self._workloads: list[Workload] = []
         self.outputs = OutputSession(

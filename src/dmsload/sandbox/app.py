@@ -196,6 +196,9 @@ _DMS_GET: dict[str, Any] = {
     "/health": dms_routes.health,
     "/metadata": dms_routes.metadata,
     "/metadata/dependencies": dms_routes.dependencies,
+    "/metadata/specifications": dms_routes.specifications,
+    "/metadata/specifications/resources-spec.json": dms_routes.resources_spec,
+    "/metadata/specifications/descriptors-spec.json": dms_routes.descriptors_spec,
 }
 _DMS_PATHS = frozenset(
     {

@@ -21,7 +21,9 @@ def sandbox(
     schema: Annotated[
         Path | None,
         typer.Option(
-            help="ApiSchema.json to serve. [default: config/performance-test-schema.json]",
+            help="ApiSchema.json, or an Ed-Fi OpenAPI resources-spec.json[.gz] (its "
+            "descriptors-spec.json beside it), to serve. "
+            "[default: config/performance-test-schema.json]",
             show_default=False,
         ),
     ] = None,
@@ -65,6 +67,22 @@ def sandbox(
             help="Keep tombstones of deletes and records of key changes and serve them on "
             "/deletes and /keyChanges, as the ODS/API does (DMS answers [] today, and so does "
             "the sandbox without this flag).",
+        ),
+    ] = False,
+    one_descriptor_per_type: Annotated[
+        bool,
+        typer.Option(
+            "--one-descriptor-per-type",
+            help="Answer 409 to a document that carries several descriptors of one type (a "
+            "school's four grade levels), as some Ed-Fi APIs do.",
+        ),
+    ] = False,
+    no_reference_filters: Annotated[
+        bool,
+        typer.Option(
+            "--no-reference-filters",
+            help="Answer 400 to a query filter on a field inside a reference "
+            "(studentSchoolAssociations?schoolId=), as some Ed-Fi APIs do.",
         ),
     ] = False,
     workers: Annotated[
@@ -245,6 +263,8 @@ def sandbox(
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
         track_changes=track_changes,
+        one_descriptor_per_type=one_descriptor_per_type,
+        reference_filters=not no_reference_filters,
         faults=faults,
     )
     state = SandboxState.create(config)

@@ -50,4 +50,10 @@ class SandboxConfig:
     #: `/deletes` and `/keyChanges`, as the ODS/API does; when False both answer `[]`, as DMS
     #: does today.
     track_changes: bool = False
+    #: Refuse (409) a document that carries several descriptors of one type, as some Ed-Fi
+    #: APIs do (`--one-descriptor-per-type`).
+    one_descriptor_per_type: bool = False
+    #: Query filters on fields inside references (`studentSchoolAssociations?schoolId=`); when
+    #: False they answer 400, as on some Ed-Fi APIs (`--no-reference-filters`).
+    reference_filters: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)

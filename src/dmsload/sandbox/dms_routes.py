@@ -10,6 +10,7 @@ import orjson
 from dmsload.sandbox import change_queries, queries
 from dmsload.sandbox.auth import Token, parse_basic
 from dmsload.sandbox.authz import denied
+from dmsload.sandbox.descriptor_limit import repeated_descriptor
 from dmsload.sandbox.http import (
     JSON,
     Reply,
@@ -124,6 +125,35 @@ def dependencies(state: SandboxState, req: Request) -> Reply:
     )
 
 
+def specifications(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications`: the OpenAPI documents served (with `--schema` a spec)."""
+    root = f"{req.root()}/metadata/specifications"
+    return json_reply(
+        200,
+        [
+            {"name": name.split("-")[0].capitalize(), "endpointUri": f"{root}/{name}", "prefix": ""}
+            for name in state.schema.specifications
+        ],
+    )
+
+
+def _specification(state: SandboxState, req: Request, name: str) -> Reply:
+    content = state.schema.specifications.get(name)
+    if content is None:
+        return not_found(req)
+    return Reply(200, content, JSON)
+
+
+def resources_spec(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications/resources-spec.json` (404 unless served from one)."""
+    return _specification(state, req, "resources-spec.json")
+
+
+def descriptors_spec(state: SandboxState, req: Request) -> Reply:
+    """`GET /metadata/specifications/descriptors-spec.json` (404 unless served from one)."""
+    return _specification(state, req, "descriptors-spec.json")
+
+
 def reload_claimsets(state: SandboxState, req: Request) -> Reply:
     """`POST /management/reload-claimsets` (enabled, as in `.env.e2e`)."""
     state.reload_claim_sets()
@@ -180,9 +210,7 @@ def split_data_path(
     parts = rest.split("/")
     if len(parts) < 3 or len(parts) > 4 or parts[0] != "":
         return None, None, False
-    if parts[1].lower() != state.schema.project_endpoint:
-        return None, None, False
-    resource = state.schema.find(parts[2])
+    resource = state.schema.find_in(parts[1], parts[2])
     doc_id = parts[3] if len(parts) == 4 else None
     return resource, doc_id, resource is not None
 
@@ -346,9 +374,18 @@ async def _read_document(req: Request, resource: ResourceSchema) -> dict[str, An
 
 
 def _validate(
-    req: Request, resource: ResourceSchema, body: dict[str, Any]
+    req: Request, resource: ResourceSchema, body: dict[str, Any], one_per_type: bool = False
 ) -> dict[str, Any] | Reply:
     pruned = resource.prune(body)
+    repeated = repeated_descriptor(resource, pruned) if one_per_type else None
+    if repeated is not None:
+        return problem(
+            409,
+            "data-conflict",
+            f"The document carries {repeated[1]} {repeated[0]} values; this target accepts one "
+            "descriptor of each type per document.",
+            req.correlation_id,
+        )
     errors = resource.validation_errors(pruned) or resource.duplicate_item_errors(pruned)
     if errors:
         return problem(
@@ -377,7 +414,7 @@ async def _post(state: SandboxState, req: Request, token: Token, resource: Resou
             req.correlation_id,
             errors=[message],
         )
-    body = _validate(req, resource, parsed)
+    body = _validate(req, resource, parsed, state.config.one_descriptor_per_type)
     if isinstance(body, Reply):
         return body
     refusal = denied(state, req, token, resource, "Create")
@@ -407,7 +444,7 @@ async def _put(
             req.correlation_id,
             errors=["Request body id must match the id in the url."],
         )
-    body = _validate(req, resource, parsed)
+    body = _validate(req, resource, parsed, state.config.one_descriptor_per_type)
     if isinstance(body, Reply):
         return body
     refusal = denied(state, req, token, resource, "Update")

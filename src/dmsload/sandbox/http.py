@@ -44,6 +44,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "method-not-allowed": ("method-not-allowed", "Method Not Allowed"),
     "unresolved-reference": ("data-conflict:unresolved-reference", "Unresolved Reference"),
     "identity-conflict": ("identity-conflict", "Identifying Values Are Not Unique"),
+    "data-conflict": ("data-conflict", "Data Conflict"),
     "dependent-item-exists": ("data-conflict:dependent-item-exists", "Dependent Item Exists"),
     "conflict": ("data-conflict", "Data Conflict"),
     "optimistic-lock-failed": ("optimistic-lock-failed", "Optimistic Lock Failed"),

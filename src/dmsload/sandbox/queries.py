@@ -13,7 +13,7 @@ from dmsload.sandbox.auth import Token
 from dmsload.sandbox.authz import denied
 from dmsload.sandbox.http import JSON, Reply, Request, json_reply, problem
 from dmsload.sandbox.query_index import normalize_date_time
-from dmsload.sandbox.schema import ResourceSchema
+from dmsload.sandbox.schema import QueryField, ResourceSchema
 from dmsload.sandbox.state import SandboxState
 from dmsload.sandbox.store import Document, Filter
 
@@ -74,8 +74,15 @@ def _typed_filter(value: str, kind: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> Selection | Reply:
-    """Parse filters and minChangeVersion/maxChangeVersion; `skip` names paging parameters."""
+def _selection(
+    req: Request,
+    resource: ResourceSchema,
+    skip: frozenset[str],
+    reference_filters: bool = True,
+) -> Selection | Reply:
+    """Parse filters and minChangeVersion/maxChangeVersion; `skip` names paging parameters;
+    without `reference_filters`, a field inside a reference (`schoolId` of an association)
+    is not a filter, as on some Ed-Fi APIs."""
     selection = Selection()
     invalid: dict[str, list[str]] = {}
     descriptor_texts = {d.text for d in resource.descriptor_paths}
@@ -95,6 +102,8 @@ def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> 
                 selection.max_version = version
             continue
         query_field = resource.query_fields.get(low)
+        if query_field is not None and not reference_filters and _in_reference(query_field):
+            query_field = None
         if query_field is None:
             return problem(
                 400,
@@ -123,11 +132,15 @@ def _selection(req: Request, resource: ResourceSchema, skip: frozenset[str]) -> 
     return selection
 
 
+def _in_reference(field: QueryField) -> bool:
+    return all(len(p) > 1 and str(p[0]).endswith("Reference") for p in field.paths)
+
+
 def _readable_selection(
     state: SandboxState, req: Request, token: Token, resource: ResourceSchema, skip: frozenset[str]
 ) -> Selection | Reply:
     """The query's selection once the token may Read the resource; else the 400 or 403 reply."""
-    selection = _selection(req, resource, skip)
+    selection = _selection(req, resource, skip, state.config.reference_filters)
     if isinstance(selection, Reply):
         return selection
     refusal = denied(state, req, token, resource, "Read")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from dmsload.openapi.spec import SpecError, is_openapi
 from dmsload.sandbox.jsonpath import Path, compile_path, first_value, has_array, values_at
 from dmsload.sandbox.uniqueness import UniquenessConstraint, compile_constraints, duplicate_errors
 
@@ -63,12 +65,18 @@ class DocumentReference:
     fields: tuple[str, ...]
     field_types: tuple[str, ...]
     in_identity: bool
+    lower: tuple[bool, ...] = ()
+    """Per field: a descriptor URI of the target's identity, compared in lower case."""
 
     def keys_in(self, doc: Mapping[str, Any]) -> Iterator[IdentityKey]:
         """Yield the target IdentityKey of every instance of this reference in a document."""
+        lower = self.lower or (False,) * len(self.fields)
         for obj in values_at(doc, self.object_path):
             if isinstance(obj, dict):
-                yield tuple(normalize_identity_value(obj.get(f)) for f in self.fields)
+                yield tuple(
+                    normalize_identity_value(obj.get(f), lower=d)
+                    for f, d in zip(self.fields, lower, strict=True)
+                )
 
 
 @dataclass
@@ -255,10 +263,19 @@ class ApiSchema:
     by_resource_name: dict[str, ResourceSchema]
     abstract_identity: dict[str, tuple[str, ...]]
     subclasses: dict[str, list[ResourceSchema]]
+    specifications: dict[str, bytes] = field(default_factory=dict)
+    """The OpenAPI documents it was built from, by file name (served under /metadata)."""
 
     def find(self, endpoint: str) -> ResourceSchema | None:
         """The resource for an endpoint name, matched case-insensitively as DMS does."""
         return self.by_lower_endpoint.get(endpoint.lower())
+
+    def find_in(self, project_endpoint: str, endpoint: str) -> ResourceSchema | None:
+        """The resource served at `/{project_endpoint}/{endpoint}` (both case-insensitive)."""
+        resource = self.by_lower_endpoint.get(endpoint.lower())
+        if resource is None or resource.project_endpoint.lower() != project_endpoint.lower():
+            return None
+        return resource
 
     def concrete(self, resource_name: str) -> list[ResourceSchema]:
         """The concrete resources a reference to `resource_name` may resolve to."""
@@ -299,7 +316,7 @@ def _require(obj: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _compile_resource(
-    endpoint: str, raw: Mapping[str, Any], project_endpoint: str, where: str
+    endpoint: str, raw: Mapping[str, Any], project_endpoint: str, where: str, check: bool = True
 ) -> tuple[ResourceSchema, dict[str, Any]]:
     for key in (
         "resourceName",
@@ -317,7 +334,8 @@ def _compile_resource(
     from jsonschema import Draft202012Validator  # the extra, when needed (see above)
 
     try:
-        Draft202012Validator.check_schema(insert_schema)
+        if check:
+            Draft202012Validator.check_schema(insert_schema)
     except Exception as exc:
         raise SchemaError(f"{where}.jsonSchemaForInsert: invalid JSON Schema: {exc}") from exc
     validator = Draft202012Validator(
@@ -378,7 +396,9 @@ def _compile_references(
     dpm: Mapping[str, Any],
     identity_of: Mapping[str, tuple[str, ...]],
     where: str,
+    descriptor_identity: Mapping[str, frozenset[str]] | None = None,
 ) -> None:
+    descriptor_identity = descriptor_identity or {}
     refs: list[DocumentReference] = []
     for name, entry in dpm.items():
         if not entry.get("isReference") or entry.get("isDescriptor"):
@@ -405,6 +425,7 @@ def _compile_references(
                 f"{where}.{name}: reference lacks identity paths {missing} of {target}"
             )
         ordered = [by_identity[p] for p in identity_of[target]]
+        descriptors = descriptor_identity.get(target, frozenset())
         object_text = "$" + "".join("[*]" if s is None else f".{s}" for s in object_path)
         refs.append(
             DocumentReference(
@@ -415,13 +436,17 @@ def _compile_references(
                 fields=tuple(f for f, _ in ordered),
                 field_types=tuple(t for _, t in ordered),
                 in_identity=bool(entry.get("isPartOfIdentity")),
+                lower=tuple(p in descriptors for p in identity_of[target]),
             )
         )
     resource.references = tuple(refs)
 
 
-def parse_api_schema(doc: Mapping[str, Any], source: str = "ApiSchema.json") -> ApiSchema:
-    """Compile a parsed ApiSchema.json document (`{"projectSchema": {...}}`)."""
+def parse_api_schema(
+    doc: Mapping[str, Any], source: str = "ApiSchema.json", check_schemas: bool = True
+) -> ApiSchema:
+    """Compile a parsed ApiSchema.json document (`{"projectSchema": {...}}`); `check_schemas`
+    False trusts the insert schemas (those built here from an OpenAPI specification)."""
     project = _require(doc, "projectSchema", source)
     where = f"{source}: projectSchema"
     project_endpoint = _require(project, "projectEndpointName", where)
@@ -430,7 +455,11 @@ def parse_api_schema(doc: Mapping[str, Any], source: str = "ApiSchema.json") -> 
     dpms: dict[str, dict[str, Any]] = {}
     for endpoint, raw in raw_resources.items():
         resource, dpm = _compile_resource(
-            endpoint, raw, project_endpoint, f"{where}.resourceSchemas.{endpoint}"
+            endpoint,
+            raw,
+            raw.get("projectEndpointName") or project_endpoint,
+            f"{where}.resourceSchemas.{endpoint}",
+            check_schemas,
         )
         resources[endpoint] = resource
         dpms[endpoint] = dpm
@@ -448,9 +477,21 @@ def parse_api_schema(doc: Mapping[str, Any], source: str = "ApiSchema.json") -> 
     for resource in resources.values():
         if resource.superclass_resource_name:
             subclasses.setdefault(resource.superclass_resource_name, []).append(resource)
+    descriptor_identity: dict[str, frozenset[str]] = {
+        r.resource_name: frozenset(
+            t for t, d in zip(r.identity_texts, r.identity_is_descriptor, strict=True) if d
+        )
+        for r in resources.values()
+    }
+    for name, paths in abstract.items():  # an abstract's identity names its descriptors
+        descriptor_identity[name] = frozenset(p for p in paths if p.endswith("Descriptor"))
     for endpoint, resource in resources.items():
         _compile_references(
-            resource, dpms[endpoint], identity_of, f"{where}.resourceSchemas.{endpoint}"
+            resource,
+            dpms[endpoint],
+            identity_of,
+            f"{where}.resourceSchemas.{endpoint}",
+            descriptor_identity,
         )
     lower = {
         k.lower(): resources[v]
@@ -475,13 +516,25 @@ def load_api_schema(path: FsPath | str) -> ApiSchema:
     """Read and compile an ApiSchema.json file; raise SchemaError naming the file on any problem."""
     file = FsPath(path)
     try:
-        doc = orjson.loads(file.read_bytes())
+        content = file.read_bytes()
+        doc = orjson.loads(gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content)
     except OSError as exc:
         raise SchemaError(f"{file}: cannot read: {exc.strerror or exc}") from exc
     except orjson.JSONDecodeError as exc:
         raise SchemaError(f"{file}: not valid JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise SchemaError(f"{file}: the top level must be an object")
+    if is_openapi(doc):  # an Ed-Fi resource specification (resources-spec.json)
+        from dmsload.sandbox.openapi_schema import api_schema_document, load_openapi_model
+
+        try:
+            model = load_openapi_model(file)
+            built = api_schema_document(model)
+        except SpecError as exc:
+            raise SchemaError(str(exc)) from exc
+        schema = parse_api_schema(built, str(file), check_schemas=False)
+        schema.specifications = dict(model.documents)
+        return schema
     return parse_api_schema(doc, str(file))
 
 

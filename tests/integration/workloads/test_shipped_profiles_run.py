@@ -24,7 +24,8 @@ SCALES = {
 
 
 def test_every_profile_has_a_scale() -> None:
-    shipped = {path.stem for path in PROFILES.glob("*.toml")} - {"demo"}
+    # pipeclean needs a target that serves its OpenAPI specification: test_pipeclean.py runs it
+    shipped = {path.stem for path in PROFILES.glob("*.toml")} - {"demo", "pipeclean"}
     assert shipped == set(SCALES)
 
 

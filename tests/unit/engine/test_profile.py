@@ -344,7 +344,7 @@ def test_bad_workload_options_do_not_make_its_metrics_unknown_to_thresholds() ->
                     "vus": 2,
                     "duration": "5s",
                     "workload": "create",
-                    "options": {"resource": "nope"},
+                    "options": {"resource": 5},  # not a resource name
                 }
             },
             "thresholds": {

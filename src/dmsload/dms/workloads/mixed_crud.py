@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, Field, field_validator
 
 from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation, json_body
+from dmsload.dms.resources import resource_path
 from dmsload.dms.workloads.common import (
     NO_CONTENT,
     OK,
@@ -136,7 +137,7 @@ class MixedCrudWorkload(DmsWorkload):
         )
 
     async def _update(self, vu: VU, entity: Created) -> None:
-        document = self.data(vu).changed(entity.document)
+        document = self.changed(vu, entity)
         response = await self.calls.send(
             vu,
             "PUT",
@@ -154,10 +155,10 @@ class MixedCrudWorkload(DmsWorkload):
             entity = owned[self.data(vu).rng.randrange(len(owned))]
             field, value = entity.filter_value()
             params: dict[str, str | int | bool] = {field: value}
-            name = f"GET /ed-fi/{self.resource}?{field}"
+            name = f"GET {resource_path(self.resource)}?{field}"
         else:
             params = {"limit": 25}
-            name = f"GET /ed-fi/{self.resource}?limit"
+            name = f"GET {resource_path(self.resource)}?limit"
         response = await self.calls.send(
             vu, "GET", self.resource, Operation.QUERY, expect=OK, params=params, name=name
         )

@@ -20,7 +20,12 @@ from pydantic import BaseModel, Field
 from dmsload.dms.calls import DMS_METRICS, QUERY_RESPONSE_TIME, Operation, json_body
 from dmsload.dms.data import Document
 from dmsload.dms.errors import DmsError
-from dmsload.dms.resources import SCHOOLS, STUDENT_SCHOOL_ASSOCIATIONS, STUDENTS
+from dmsload.dms.resources import (
+    SCHOOLS,
+    STUDENT_SCHOOL_ASSOCIATIONS,
+    STUDENTS,
+    resource_path,
+)
 from dmsload.dms.workloads.common import OK, DmsOptions, DmsWorkload
 from dmsload.http import HttpClient, HttpResponse
 from dmsload.workloads.base import Workload, WorkloadContext, WorkloadSpec
@@ -179,6 +184,12 @@ class QueryWorkload(DmsWorkload):
             params=params,
             name=f"GET /ed-fi/{endpoint}?{label}",
         )
+        if response.status == 400:  # e.g. a reference field some Ed-Fi APIs do not filter on
+            vu.check(
+                f"query {kind.value}: the target accepts the filter "
+                f"{resource_path(endpoint)}?{label}",
+                False,
+            )
         if not response.expected:
             return None
         vu.add(QUERY_RESPONSE_TIME, response.duration_ms, {"query": kind.value})

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 
 from dmsload.dms.calls import CREATED_COUNTERS, DMS_METRICS, ENTITY_CREATION_TIME, Operation
 from dmsload.dms.data import Document, school_document
+from dmsload.dms.errors import DmsError
 from dmsload.dms.resources import SCHOOLS
-from dmsload.dms.workloads.common import CREATED, OK, DmsOptions, DmsWorkload
+from dmsload.dms.workloads.common import CREATED, OK, DmsOptions, DmsWorkload, Resource
 from dmsload.http import HttpResponse
 from dmsload.workloads.base import Workload, WorkloadContext, WorkloadSpec
 
@@ -34,7 +35,11 @@ UPSERTED = frozenset({200, 201})
 
 
 class UpsertSameOptions(DmsOptions):
-    """Options of `upsert-same` (only the common ones)."""
+    """Options of `upsert-same`."""
+
+    resource: Resource = SCHOOLS
+    """`schools` (the strategy's baseline), or any resource of the target's specification: its
+    document is created in setup, so that every iteration's upsert answers 200."""
 
 
 class UpsertSameWorkload(DmsWorkload):
@@ -46,11 +51,24 @@ class UpsertSameWorkload(DmsWorkload):
         self._first_lock = anyio.Lock()
         self._exists = False  # the school is known to exist: every later upsert answers 200
         self._first_expect = CREATED
+        self._endpoint = options.resource
 
     async def seed(self, vu: VU) -> None:
-        """Choose the run's school (it is created by the first iteration)."""
+        """Choose the run's school (it is created by the first iteration); another resource's
+        document is created now, with its parents."""
+        if self._endpoint != SCHOOLS:
+            await self.seed_descriptors(vu)
+            created = await self.create_entity(vu, self._endpoint)
+            if created is None:
+                raise DmsError(
+                    f"{self.scenario}: the {self._endpoint} document to upsert could not be created"
+                )
+            self._document = created.document
+            self._exists = True
+            return
         run = self.calls.session.run
-        self._document = school_document(run.next_school_id())
+        document = school_document(run.next_school_id(), namespace=run.descriptor_namespace)
+        self._document = self._connector.overrides.apply(SCHOOLS, document)
         # a pinned run id may repeat an earlier run's block, school included
         self._first_expect = UPSERTED if run.pinned else CREATED
 
@@ -70,13 +88,14 @@ class UpsertSameWorkload(DmsWorkload):
     async def _upsert(self, vu: VU, expect: frozenset[int]) -> HttpResponse:
         assert self._document is not None
         response = await self.calls.send(
-            vu, "POST", SCHOOLS, Operation.UPSERT, expect=expect, body=self._document
+            vu, "POST", self._endpoint, Operation.UPSERT, expect=expect, body=self._document
         )
         if response.expected:
-            tags = {"resource": SCHOOLS}
+            tags = {"resource": self._endpoint}
             vu.add(ENTITY_CREATION_TIME, response.duration_ms, tags)
-            if response.status == 201:
-                vu.add(CREATED_COUNTERS[SCHOOLS], 1.0, tags)
+            counter = CREATED_COUNTERS.get(self._endpoint)
+            if response.status == 201 and counter is not None:
+                vu.add(counter, 1.0, tags)
         return response
 
 
