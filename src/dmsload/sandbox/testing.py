@@ -6,6 +6,7 @@ with running_sandbox(seed_descriptors=True) as sandbox:
     httpx.get(f"{sandbox.base_url}/health")
     sandbox.state.store.count()      # direct inspection
     sandbox.set_faults(error_rate=0.5)
+    httpx.get(f"{sandbox.base_url}/_sandbox/stats", headers=sandbox.control_headers)
 """
 
 from __future__ import annotations
@@ -71,6 +72,16 @@ class SandboxHandle:
     def client_secret(self) -> str:
         """The preseeded DMS client secret."""
         return self.state.config.client_secret
+
+    @property
+    def control_token(self) -> str:
+        """The bearer token the `/_sandbox/*` control routes require."""
+        return self.state.control_token
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The `Authorization` header of a `/_sandbox/*` control request."""
+        return {"Authorization": f"Bearer {self.control_token}"}
 
     def set_faults(self, **changes: Any) -> FaultSettings:
         """Change fault settings from the test thread (as `POST /_sandbox/faults` does)."""
