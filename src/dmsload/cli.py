@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from dmsload import __version__, signals
+from dmsload.cli_errors import OneLineErrorsGroup
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
@@ -54,6 +55,7 @@ from dmsload.suite_command import suite as suite_command
 
 app = typer.Typer(
     name="dmsload",
+    cls=OneLineErrorsGroup,
     help="Load tests for the Ed-Fi Data Management Service, with k6's executors and thresholds.",
     no_args_is_help=True,
     add_completion=False,

@@ -192,7 +192,7 @@ def connection_or_exit(
     if auth_style not in (None, "basic", "form"):
         raise fail(f"--auth-style: expected basic or form (got {auth_style!r})", ExitCode.USAGE)
     try:
-        return load_settings(
+        settings = load_settings(
             env_file,
             auth_style=auth_style,
             verify_tls=False if insecure else None,
@@ -200,6 +200,14 @@ def connection_or_exit(
         )
     except SettingsError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
+    if not settings.verify_tls:
+        source = "--insecure" if insecure else "DMSLOAD_VERIFY_TLS=false"
+        typer.echo(
+            f"dmsload: warning: {source}: TLS certificates are not verified; anyone between "
+            "here and the server can read the client secret and tokens",
+            err=True,
+        )
+    return settings
 
 
 @dataclass(frozen=True)
