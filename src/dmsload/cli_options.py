@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,8 +62,11 @@ def load_or_exit(
         duration_ns = None if duration is None else parse_duration_ns(duration)
     except DurationError as exc:
         raise fail(f"--duration: {exc}", ExitCode.USAGE) from None
-    if not time_scale > 0:
-        raise fail(f"--time-scale: must be greater than 0 (got {time_scale!r})", ExitCode.USAGE)
+    if not (time_scale > 0 and math.isfinite(time_scale)):
+        raise fail(
+            f"--time-scale: must be a finite number greater than 0 (got {time_scale!r})",
+            ExitCode.USAGE,
+        )
     env_pairs = pairs("--env", env)
     tag_pairs = pairs("--tag", tags)
     try:

@@ -248,7 +248,12 @@ def _issues_from_validation(
             # str | table union: report only the branch that matches what was written
             if raw_loc[3] == "str" and not isinstance(err.get("input"), str):
                 continue
-            if raw_loc[3] == "_ThresholdSpec" and isinstance(err.get("input"), str):
+            # (an error inside the table's keys has a longer loc: the entry was a table)
+            if (
+                raw_loc[3] == "_ThresholdSpec"
+                and len(raw_loc) == 4
+                and isinstance(err.get("input"), str)
+            ):
                 continue
         loc = [*prefix, *_clean_loc(raw_loc)]
         message = err["msg"]
@@ -489,7 +494,7 @@ def profile_from_mapping(
             )
         else:
             configs["default"] = _build_shortcut(shortcut, model)
-    if not configs:
+    if not configs and not shortcut_issues:
         issues.append(
             ProfileIssue(
                 "scenarios",

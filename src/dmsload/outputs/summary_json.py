@@ -197,8 +197,11 @@ def load_summary(path: Path) -> LoadedSummary:
         if isinstance(document, dict) and "root_group" in document:
             hint = " (this is a k6 --summary-export file; write --summary-json for dmsload)"
         raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got!r}){hint}")
+    if not isinstance(document.get("metrics"), dict):
+        got = type(document.get("metrics")).__name__
+        raise SummaryFileError(f"{path}: metrics: expected an object (got {got})")
     try:
         registry = registry_from(document["metrics"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SummaryFileError(f"{path}: metrics: malformed series ({exc})") from None
     return LoadedSummary(path=path, document=document, registry=registry)

@@ -239,12 +239,6 @@ def sandbox(
     state = SandboxState.create(config)
     chosen_token = os.environ.get(CONTROL_TOKEN_ENV, "").strip()
     state.control_token = chosen_token or secrets.token_urlsafe(24)
-    if not is_loopback(host):
-        typer.echo(
-            f"dmsload sandbox: warning: --host {host} makes the sandbox reachable from other "
-            "machines; it has well-known credentials and no TLS: use a trusted network only",
-            err=True,
-        )
     try:
         sock = bind(host, port)
     except OSError as exc:
@@ -252,6 +246,12 @@ def sandbox(
             f"dmsload sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True
         )
         raise typer.Exit(1) from None
+    if not is_loopback(host):
+        typer.echo(
+            f"dmsload sandbox: warning: --host {host} makes the sandbox reachable from other "
+            "machines; it has well-known credentials and no TLS: use a trusted network only",
+            err=True,
+        )
     url = base_url(sock)
 
     def banner() -> None:
