@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
@@ -220,8 +221,8 @@ def _format_loc(loc: Sequence[int | str]) -> str:
             parts.append(f"[{item}]")
         elif re.fullmatch(r"[A-Za-z0-9_-]+", item):
             parts.append(("." if parts else "") + item)
-        else:
-            parts.append(("." if parts else "") + '"' + item.replace('"', '\\"') + '"')
+        else:  # quoted as TOML writes such a key: escapes keep the message on one line
+            parts.append(("." if parts else "") + json.dumps(item, ensure_ascii=False))
     return "".join(parts)
 
 
@@ -461,7 +462,8 @@ def profile_from_mapping(
     raw_scenarios = document.get("scenarios")
     if isinstance(raw_scenarios, dict):
         for name, raw in raw_scenarios.items():
-            if isinstance(raw, dict) and raw.get("executor") in REMOVED_EXECUTORS:
+            executor = raw.get("executor") if isinstance(raw, dict) else None
+            if isinstance(executor, str) and executor in REMOVED_EXECUTORS:
                 issues.append(
                     ProfileIssue(
                         f"scenarios.{name}.executor",
