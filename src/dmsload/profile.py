@@ -437,17 +437,21 @@ def load_profile(
             source, [ProfileIssue("", f"cannot read the profile: {exc.strerror}", has_value=False)]
         ) from None
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        document = tomllib.loads(data.decode("utf-8-sig"))  # a BOM (Windows editors) is fine
+        document, env_issues = expand_env(document, {**os.environ, **(env or {})})
+        if env_issues:
+            raise ProfileError(source, env_issues)
+        return profile_from_mapping(
+            document, workloads, source=source, sha256=hashlib.sha256(data).hexdigest()
+        )
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(
             source, [ProfileIssue("", f"invalid TOML: {exc}", has_value=False)]
         ) from None
-    document, env_issues = expand_env(document, {**os.environ, **(env or {})})
-    if env_issues:
-        raise ProfileError(source, env_issues)
-    return profile_from_mapping(
-        document, workloads, source=source, sha256=hashlib.sha256(data).hexdigest()
-    )
+    except RecursionError:
+        raise ProfileError(
+            source, [ProfileIssue("", "arrays or tables nested too deeply", has_value=False)]
+        ) from None
 
 
 def profile_from_mapping(

@@ -51,6 +51,7 @@ def _check_url(value: str | None) -> str | None:
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http:// or https:// URL with a host")
+    _ = parts.port  # ValueError "Port out of range 0-65535" or "Port could not be cast..."
     return value.rstrip("/")
 
 

@@ -91,6 +91,7 @@ PROFILES: list[Case] = [
         {"f": "x"},
     ),
     profile("empty-profile", "", "scenarios", "no scenario"),
+    profile("toml-nested-too-deeply", "a = " + "[" * 5000 + "]" * 5000 + "\n", "too deeply"),
     # keys and types
     profile("unknown-top-level-key", "vuss = 3\n" + SCENARIO, "vuss", "unknown key"),
     scenario("unknown-scenario-key", "vu = 3\n", "scenarios.s.vu", "unknown key"),
@@ -473,6 +474,19 @@ SETTINGS: list[Case] = [
         _run("--dms-url", "ftp://127.0.0.1/"),
         ("dms_url", "flag", "ftp://127.0.0.1/"),
         _P,
+    ),
+    Case(
+        "flag-dms-url-port-out-of-range",
+        _run("--dms-url", "http://127.0.0.1:99999"),
+        ("dms_url", "flag", "Port out of range", "99999"),
+        _P,
+    ),
+    Case(
+        "env-cms-url-port-not-a-number",
+        _run(),
+        ("DMSLOAD_CMS_URL", "cms_url", "'http://127.0.0.1:x'"),
+        _P,
+        env={"DMSLOAD_CMS_URL": "http://127.0.0.1:x"},
     ),
     Case(
         "env-verify-tls-not-boolean",

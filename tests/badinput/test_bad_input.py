@@ -127,3 +127,11 @@ def test_the_table_is_big_enough() -> None:
     assert len({case.id for case in ALL}) == len(ALL)
     commands = {case.argv[0] for case in ALL}
     assert {"run", "validate", "setup", "suite", "report", "compare", "sandbox"} <= commands
+
+
+def test_a_profile_with_a_byte_order_mark_is_read(workdir: Path) -> None:
+    """Editors on Windows write a UTF-8 BOM; the profile is still valid."""
+    (workdir / "p.toml").write_bytes(b"\xef\xbb\xbf" + SCENARIO.encode())
+    result = CliRunner().invoke(app, ["validate", "p.toml"], env=_clean_env())
+    assert result.exit_code == 0, result.stderr
+    assert "profile is valid" in result.stdout
