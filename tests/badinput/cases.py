@@ -589,6 +589,21 @@ SETTINGS: list[Case] = [
         ("nope.json",),
     ),
     Case(
+        "setup-seed-schools-negative", ("setup", "--seed-schools", "-1"), ("--seed-schools", "'-1'")
+    ),
+    Case(
+        "setup-cms-url-not-http",
+        ("setup", "--cms-url", "cms.local"),
+        ("cms_url", "flag", "'cms.local'"),
+    ),
+    Case("setup-env-file-missing", ("setup", "--env-file", "x.env"), ("--env-file", "x.env")),
+    Case(
+        "setup-claimset-not-json",
+        ("setup", "--claimset", "c.json", "--dms-url", "http://127.0.0.1:9"),
+        ("--claimset", "c.json", "not valid JSON"),
+        {"c.json": "{"},
+    ),
+    Case(
         "setup-timeout-negative",
         ("setup", "--timeout", "-1", "--dms-url", "http://127.0.0.1:9"),
         ("request_timeout_s", "-1"),
