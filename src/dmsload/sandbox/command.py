@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -235,10 +234,9 @@ def sandbox(
         claimset_reload=not no_claimset_reload,
         application_reset=enable_application_reset,
         faults=faults,
+        control_token=os.environ.get(CONTROL_TOKEN_ENV, "").strip() or None,
     )
     state = SandboxState.create(config)
-    chosen_token = os.environ.get(CONTROL_TOKEN_ENV, "").strip()
-    state.control_token = chosen_token or secrets.token_urlsafe(24)
     try:
         sock = bind(host, port)
     except OSError as exc:
