@@ -624,7 +624,7 @@ RESULTS: list[Case] = [
     Case(
         "report-json-array",
         ("report", "bad.json"),
-        ("bad.json", "schema", "'list'"),
+        ("bad.json", "schema", "(got an array)"),
         {"bad.json": "[1, 2]"},
     ),
     Case(
@@ -642,7 +642,7 @@ RESULTS: list[Case] = [
     Case(
         "report-metrics-malformed",
         ("report", "bad.json"),
-        ("bad.json", "metrics"),
+        ("bad.json", "metrics: malformed", "an array"),
         {"bad.json": '{"schema": "dmsload-summary/1", "metrics": [1]}'},
     ),
     Case(
