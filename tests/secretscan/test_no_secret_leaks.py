@@ -382,3 +382,18 @@ def test_sandbox_command(world: World) -> None:
     assert issued and not [token for token in issued if token in text]
     world.outputs["sandbox: output"] = text
     assert world.leaks(["sandbox: output"]) == []
+
+
+def test_every_command_and_output_was_scanned(world: World) -> None:
+    """The scan covered every command, at every verbosity it has, and every kind of output."""
+    labels = set(world.outputs)
+    commands = {label.split(":")[0].split(" ")[0] for label in labels}
+    assert {"setup", "validate", "run", "report", "compare", "suite", "sandbox"} <= commands
+    for needle in ("run v: stderr", "run default: stderr", "run quiet: stderr",
+                   "suite default: stdout", "suite --quiet: stdout", "influxdb lines",
+                   "samples.ndjson", "samples.csv", "latency.hlog", "k6.json", "junit.xml",
+                   "run.summary.json", "report.html", "cmp.md", "cmp.json", "suite.json",
+                   "credentials listing"):  # fmt: skip
+        assert any(needle in label for label in labels), needle
+    assert len(world.known_secrets()) >= 10
+    print(f"\nsecret scan: {len(labels)} outputs x {len(world.known_secrets())} secrets")

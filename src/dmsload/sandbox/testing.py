@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 
 from dmsload.sandbox.app import SandboxApp, create_app
@@ -82,6 +83,11 @@ class SandboxHandle:
     def control_headers(self) -> dict[str, str]:
         """The `Authorization` header of a `/_sandbox/*` control request."""
         return {"Authorization": f"Bearer {self.control_token}"}
+
+    def control_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on the sandbox's base URL that sends the control token."""
+        headers = {**self.control_headers, **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
     def set_faults(self, **changes: Any) -> FaultSettings:
         """Change fault settings from the test thread (as `POST /_sandbox/faults` does)."""

@@ -61,6 +61,12 @@ def test_control_routes_need_the_control_token(
     assert ok.status_code in (200, 204), ok.text
 
 
+def test_the_control_client_sends_the_token() -> None:
+    with running_sandbox() as sb, sb.control_client(timeout=10) as c:
+        assert c.post("/_sandbox/faults", json={"latency_ms": 1}).json()["latency_ms"] == 1
+        assert c.get("/_sandbox/stats").status_code == 200
+
+
 def test_each_sandbox_has_its_own_random_control_token() -> None:
     with running_sandbox() as one, running_sandbox() as two:
         assert one.control_token != two.control_token
