@@ -11,6 +11,7 @@ import typer
 
 from dmsload import __version__, signals
 from dmsload.capacity.command import capacity as capacity_command
+from dmsload.cli_errors import OneLineErrorsGroup
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
@@ -76,6 +77,7 @@ from dmsload.suite_command import suite as suite_command
 
 app = typer.Typer(
     name="dmsload",
+    cls=OneLineErrorsGroup,
     help="Load tests for the Ed-Fi Data Management Service, with k6's executors and thresholds.",
     no_args_is_help=True,
     add_completion=False,

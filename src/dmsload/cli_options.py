@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,8 +93,11 @@ def load_or_report(
         duration_ns = None if duration is None else parse_duration_ns(duration)
     except DurationError as exc:
         raise fail(f"--duration: {exc}", ExitCode.USAGE) from None
-    if not time_scale > 0:
-        raise fail(f"--time-scale: must be greater than 0 (got {time_scale!r})", ExitCode.USAGE)
+    if not (time_scale > 0 and math.isfinite(time_scale)):
+        raise fail(
+            f"--time-scale: must be a finite number greater than 0 (got {time_scale!r})",
+            ExitCode.USAGE,
+        )
     env_pairs = pairs("--env", env)
     tag_pairs = pairs("--tag", tags)
     try:
@@ -263,7 +267,7 @@ def connection_or_exit(
     if auth_style not in (None, "basic", "form"):
         raise fail(f"--auth-style: expected basic or form (got {auth_style!r})", ExitCode.USAGE)
     try:
-        return load_settings(
+        settings = load_settings(
             env_file,
             auth_style=auth_style,
             verify_tls=False if insecure else None,
@@ -271,6 +275,14 @@ def connection_or_exit(
         )
     except SettingsError as exc:
         raise fail(str(exc), ExitCode.USAGE) from None
+    if not settings.verify_tls:
+        source = "--insecure" if insecure else "DMSLOAD_VERIFY_TLS=false"
+        typer.echo(
+            f"dmsload: warning: {source}: TLS certificates are not verified; anyone between "
+            "here and the server can read the client secret and tokens",
+            err=True,
+        )
+    return settings
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_EVEN, Decimal
 
 NS_PER_S = 1_000_000_000
+MAX_DURATION_NS = 2**63 - 1
+"""Go's (and so k6's) longest duration, about 292 years."""
 
 _UNITS: dict[str, int] = {
     "ns": 1,
@@ -32,17 +35,22 @@ def parse_duration_ns(text: str) -> int:
             raise DurationError('empty duration; use a number with a unit, e.g. "30s"')
         return 0
     pos = 0
-    total = 0.0
+    total = Decimal(0)  # exact: a float loses nanoseconds past ~104 days
     for match in _PART.finditer(raw):
         if match.start() != pos:
             break
-        total += float(match.group(1)) * _UNITS[match.group(2)]
+        total += Decimal(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(raw) or pos == 0:
         raise DurationError(
             f'invalid duration {text!r}; use a number with a unit, e.g. "30s", "1m30s", "500ms"'
         )
-    return round(total)
+    if not total <= MAX_DURATION_NS:
+        raise DurationError(
+            f"duration {text!r} is too long; the longest is 2562047h (about 292 years, "
+            "as in k6 and Go)"
+        )
+    return int(total.to_integral_value(ROUND_HALF_EVEN))
 
 
 def format_duration(ns: int | float) -> str:

@@ -22,20 +22,24 @@ _SECRET_FLAGS = ("--client-secret", "--cms-client-secret", "--token", "--passwor
 _DISCOVERY_FIELDS = ("version", "applicationName", "informationalVersion", "dataModels")
 
 
+_USERINFO_PASSWORD = re.compile(r"(?P<user>//[^/?#@:\s]*):[^/?#@\s]*@")
+
+
 def redact_url(text: str) -> str:
-    """`http://user:pass@host/...` → `http://user:***@host/...`; other text unchanged."""
+    """`http://user:pass@host/...` → `http://user:***@host/...`, also inside a longer
+    argument (`-oinfluxdb=http://u:p@host/db`); other text unchanged."""
     if "://" not in text or "@" not in text:
         return text
     try:
         parts = urlsplit(text)
     except ValueError:
-        return text
-    if parts.password is None:
-        return text
-    netloc = f"{parts.username}:{REDACTED}@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        parts = None
+    if parts is not None and parts.scheme and parts.password is not None:
+        netloc = f"{parts.username}:{REDACTED}@{parts.hostname}"
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return _USERINFO_PASSWORD.sub(rf"\g<user>:{REDACTED}@", text)
 
 
 def _redact_pair(pair: str) -> str:
@@ -76,6 +80,9 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
             continue
         if flag in ("--env", "--out") and sep:
             out.append(f"{flag}={_redact_pair(value)}")
+            continue
+        if arg[:2] in ("-e", "-o") and len(arg) > 2:  # Click's attached form: -eKEY=VALUE
+            out.append(arg[:2] + _redact_pair(arg[2:]))
             continue
         out.append(redact_url(arg))
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
@@ -235,8 +236,8 @@ def _format_loc(loc: Sequence[int | str]) -> str:
             parts.append(f"[{item}]")
         elif re.fullmatch(r"[A-Za-z0-9_-]+", item):
             parts.append(("." if parts else "") + item)
-        else:
-            parts.append(("." if parts else "") + '"' + item.replace('"', '\\"') + '"')
+        else:  # quoted as TOML writes such a key: escapes keep the message on one line
+            parts.append(("." if parts else "") + json.dumps(item, ensure_ascii=False))
     return "".join(parts)
 
 
@@ -263,7 +264,12 @@ def _issues_from_validation(
             # str | table union: report only the branch that matches what was written
             if raw_loc[3] == "str" and not isinstance(err.get("input"), str):
                 continue
-            if raw_loc[3] == "_ThresholdSpec" and isinstance(err.get("input"), str):
+            # (an error inside the table's keys has a longer loc: the entry was a table)
+            if (
+                raw_loc[3] == "_ThresholdSpec"
+                and len(raw_loc) == 4
+                and isinstance(err.get("input"), str)
+            ):
                 continue
         loc = [*prefix, *_clean_loc(raw_loc)]
         message = err["msg"]
@@ -446,17 +452,21 @@ def load_profile(
             source, [ProfileIssue("", f"cannot read the profile: {exc.strerror}", has_value=False)]
         ) from None
     try:
-        document = tomllib.loads(data.decode("utf-8"))
+        document = tomllib.loads(data.decode("utf-8-sig"))  # a BOM (Windows editors) is fine
+        document, env_issues = expand_env(document, {**os.environ, **(env or {})})
+        if env_issues:
+            raise ProfileError(source, env_issues)
+        return profile_from_mapping(
+            document, workloads, source=source, sha256=hashlib.sha256(data).hexdigest()
+        )
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ProfileError(
             source, [ProfileIssue("", f"invalid TOML: {exc}", has_value=False)]
         ) from None
-    document, env_issues = expand_env(document, {**os.environ, **(env or {})})
-    if env_issues:
-        raise ProfileError(source, env_issues)
-    return profile_from_mapping(
-        document, workloads, source=source, sha256=hashlib.sha256(data).hexdigest()
-    )
+    except RecursionError:
+        raise ProfileError(
+            source, [ProfileIssue("", "arrays or tables nested too deeply", has_value=False)]
+        ) from None
 
 
 def profile_from_mapping(
@@ -471,7 +481,8 @@ def profile_from_mapping(
     raw_scenarios = document.get("scenarios")
     if isinstance(raw_scenarios, dict):
         for name, raw in raw_scenarios.items():
-            if isinstance(raw, dict) and raw.get("executor") in REMOVED_EXECUTORS:
+            executor = raw.get("executor") if isinstance(raw, dict) else None
+            if isinstance(executor, str) and executor in REMOVED_EXECUTORS:
                 issues.append(
                     ProfileIssue(
                         f"scenarios.{name}.executor",
@@ -504,7 +515,7 @@ def profile_from_mapping(
             )
         else:
             configs["default"] = _build_shortcut(shortcut, model)
-    if not configs:
+    if not configs and not shortcut_issues:
         issues.append(
             ProfileIssue(
                 "scenarios",

@@ -6,6 +6,7 @@ or a CLI flag passed to `load_settings` as an override.
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from pathlib import Path
 from typing import Any, Literal
@@ -50,6 +51,7 @@ def _check_url(value: str | None) -> str | None:
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("expected an http:// or https:// URL with a host")
+    _ = parts.port  # ValueError "Port out of range 0-65535" or "Port could not be cast..."
     return value.rstrip("/")
 
 
@@ -161,12 +163,17 @@ def explicit_settings(**values: Any) -> ConnectionSettings:
         raise SettingsError(_describe(exc.errors()[0], values)) from None
 
 
-def _describe(error: Any, values: dict[str, Any]) -> str:
+def _describe(error: Any, values: dict[str, Any], env_file: Path | None = None) -> str:
     loc = error["loc"]
     field = str(loc[0]) if loc else "settings"
     value = "(hidden)" if field in _SECRET_FIELDS else repr(error.get("input"))
     message = str(error["msg"]).removeprefix("Value error, ")
-    source = "flag" if field in values else f"{env_name(field)} or .env"
+    if field in values:
+        source = "flag"
+    elif env_name(field) in os.environ:
+        source = env_name(field)
+    else:
+        source = f"{env_name(field)} in {env_file or '.env'}"
     return f"{field} ({source}): {message} (got {value})"
 
 
@@ -184,4 +191,4 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Connecti
     try:
         return ConnectionSettings(_env_file=env_file or ".env", **given)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc.errors()[0], given)) from None
+        raise SettingsError(_describe(exc.errors()[0], given, env_file)) from None

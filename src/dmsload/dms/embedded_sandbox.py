@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -16,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from dmsload.sandbox.config import CONTROL_TOKEN_ENV
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -33,6 +36,8 @@ class EmbeddedSandbox:
     """DMS routes: `http://127.0.0.1:PORT`."""
     cms_url: str
     """Configuration Service routes: `http://127.0.0.1:PORT/config`."""
+    control_token: str
+    """The bearer token of its `/_sandbox/*` control routes."""
 
 
 def free_loopback_port() -> int:
@@ -94,6 +99,7 @@ def embedded_sandbox(
     Ctrl-C meant for the run does not stop it mid-run.
     """
     port = port or free_loopback_port()
+    control_token = secrets.token_urlsafe(24)
     log_dir = Path(tempfile.mkdtemp(prefix="dmsload-sandbox-"))
     log_path = log_dir / "sandbox.log"
     command = [
@@ -113,13 +119,19 @@ def embedded_sandbox(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                CONTROL_TOKEN_ENV: control_token,
+            },
             start_new_session=True,
         )
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log_path)
-        yield EmbeddedSandbox(base_url=base_url, cms_url=f"{base_url}/config")
+        yield EmbeddedSandbox(
+            base_url=base_url, cms_url=f"{base_url}/config", control_token=control_token
+        )
     finally:
         try:
             _stop(process)

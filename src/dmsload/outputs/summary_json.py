@@ -186,6 +186,21 @@ class LoadedSummary:
         return series if isinstance(series, dict) else None
 
 
+def json_kind(value: Any) -> str:
+    """What a JSON value is, in JSON's words: object, array, string, number, boolean, null."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a value"
+
+
 def load_summary(path: Path) -> LoadedSummary:
     """Read a summary JSON; SummaryFileError (naming the file) when it is not one."""
     try:
@@ -193,26 +208,17 @@ def load_summary(path: Path) -> LoadedSummary:
     except JsonFileError as exc:
         raise SummaryFileError(str(exc)) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        got = repr(document.get("schema")) if isinstance(document, dict) else _json_type(document)
+        got = repr(document.get("schema")) if isinstance(document, dict) else json_kind(document)
         hint = ""
         if isinstance(document, dict) and "root_group" in document:
             hint = " (this is a k6 --summary-export file; write --summary-json for dmsload)"
         raise SummaryFileError(f"{path}: schema: expected {SCHEMA!r} (got {got}){hint}")
+    if not isinstance(document.get("metrics"), dict):
+        got = json_kind(document.get("metrics"))
+        raise SummaryFileError(f"{path}: metrics: malformed: expected an object (got {got})")
     try:
         registry = registry_from(document["metrics"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SummaryFileError(f"{path}: metrics: malformed series ({exc})") from None
     return LoadedSummary(path=path, document=document, registry=registry)
 
-
-def _json_type(value: object) -> str:
-    """The JSON name of a decoded value's type: `an array`, `a string`, ..."""
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null" if value is None else "not an object"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import struct
 from typing import Any
@@ -16,15 +17,18 @@ from dmsload.sandbox.config import SandboxConfig
 from dmsload.sandbox.faults import FaultError
 from dmsload.sandbox.http import (
     RESET,
+    BodyTooLarge,
     Receive,
     Reply,
     Request,
     Scope,
     Send,
+    declares_too_large,
     invalid_token,
     json_reply,
     problem,
     send_reply,
+    too_large,
 )
 from dmsload.sandbox.state import SandboxState
 
@@ -56,9 +60,17 @@ class SandboxApp:
         state = self.state
         path: str = scope["path"]
         method: str = scope["method"]
+        if declares_too_large(scope):  # refused before authentication, routing or faults
+            await send_reply(send, too_large(state.next_trace_id()))
+            return
         if path.startswith(ADMIN_PREFIX):
             req = Request(scope, receive, path, "")
-            await send_reply(send, await self._admin(req))
+            req.correlation_id = state.next_trace_id()
+            try:
+                reply = self._refuse_control(req) or await self._admin(req)
+            except BodyTooLarge:
+                reply = too_large(req.correlation_id)
+            await send_reply(send, reply)
             return
         if path == "/config" or path.startswith("/config/"):
             await self._cms(scope, receive, send, path[7:] or "/", "/config")
@@ -88,11 +100,14 @@ class SandboxApp:
                 headers=[(b"retry-after", str(retry_after).encode())],
             )
         else:
-            async with self.capacity.serving(state.faults.settings):
-                if is_data:
-                    reply = await self._faulted_data(req, path[5:])
-                else:
-                    reply = await self._dms(req, path)
+            try:
+                async with self.capacity.serving(state.faults.settings):
+                    if is_data:
+                        reply = await self._faulted_data(req, path[5:])
+                    else:
+                        reply = await self._dms(req, path)
+            except BodyTooLarge:
+                reply = too_large(req.correlation_id)
         if reply.status == 0:
             state.stats.record(route, "reset")
             await _abort(receive, send)
@@ -149,9 +164,29 @@ class SandboxApp:
         req.correlation_id = (
             req.header(state.config.correlation_header.encode()) or state.next_trace_id()
         )
-        reply = await cms_routes.dispatch(state, req)
+        try:
+            reply = await cms_routes.dispatch(state, req)
+        except BodyTooLarge:
+            reply = too_large(req.correlation_id)
         state.stats.record(cms_routes.route_template(req.method, path), reply.status)
         await send_reply(send, reply)
+
+    def _refuse_control(self, req: Request) -> Reply | None:
+        """The 401 for a control request without the sandbox's control token, else None."""
+        given = req.header(b"authorization") or ""
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() == "bearer" and secrets.compare_digest(
+            token.strip().encode(), self.state.control_token.encode()
+        ):
+            return None
+        return problem(
+            401,
+            "authentication",
+            "The /_sandbox control routes need the control token the sandbox printed at "
+            "start: Authorization: Bearer TOKEN.",
+            req.correlation_id,
+            headers=[(b"www-authenticate", b'Bearer realm="dmsload-sandbox-control"')],
+        )
 
     async def _admin(self, req: Request) -> Reply:
         state = self.state

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +13,30 @@ import typer
 from dmsload.sandbox.schema import default_schema_path
 
 _FAULTS = "Fault injection (also settable at run time: PUT/POST /_sandbox/faults)"
+LOOPBACK = "127.0.0.1"
+
+
+def is_loopback(host: str) -> bool:
+    """`host` names a loopback interface (127.0.0.0/8, ::1 or localhost)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def sandbox(
     host: Annotated[
-        str, typer.Option(help="Interface to bind; loopback by default.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port (0 picks a free one).")] = 8080,
+        str,
+        typer.Option(
+            help="Interface to bind; loopback by default. Any other address warns: the "
+            "sandbox has well-known credentials and no TLS."
+        ),
+    ] = LOOPBACK,
+    port: Annotated[
+        int, typer.Option(help="TCP port (0 picks a free one).", min=0, max=65535)
+    ] = 8080,
     schema: Annotated[
         Path | None,
         typer.Option(
@@ -185,7 +204,9 @@ def sandbox(
 
     It is a test target, not a DMS: documents live in memory and vanish on exit.
 
-    It prints its base URL and the credentials it accepts, then serves until SIGINT or SIGTERM.
+    It prints its base URL, the credentials it accepts and the bearer token of its /_sandbox/*
+    control routes (set DMSLOAD_SANDBOX_CONTROL_TOKEN to choose it), then serves until SIGINT
+    or SIGTERM.
 
     Examples:
 
@@ -221,7 +242,7 @@ def sandbox(
         raise typer.Exit(2) from None
 
     from dmsload.sandbox.app import create_app
-    from dmsload.sandbox.config import SandboxConfig
+    from dmsload.sandbox.config import CONTROL_TOKEN_ENV, SandboxConfig
     from dmsload.sandbox.faults import FaultError, FaultSettings
     from dmsload.sandbox.schema import SchemaError, load_api_schema
     from dmsload.sandbox.server import base_url, bind, serve
@@ -266,6 +287,7 @@ def sandbox(
         one_descriptor_per_type=one_descriptor_per_type,
         reference_filters=not no_reference_filters,
         faults=faults,
+        control_token=os.environ.get(CONTROL_TOKEN_ENV, "").strip() or None,
     )
     state = SandboxState.create(config)
     try:
@@ -275,6 +297,12 @@ def sandbox(
             f"dmsload sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True
         )
         raise typer.Exit(1) from None
+    if not is_loopback(host):
+        typer.echo(
+            f"dmsload sandbox: warning: --host {host} makes the sandbox reachable from other "
+            "machines; it has well-known credentials and no TLS: use a trusted network only",
+            err=True,
+        )
     url = base_url(sock)
 
     def banner() -> None:
@@ -288,7 +316,8 @@ def sandbox(
             f"  DMS client      key={config.client_key}  secret={config.client_secret}",
             f"  CMS admin       client_id={config.admin_client_id}  "
             f"client_secret={config.admin_client_secret}  scope=edfi_admin_api/full_access",
-            f"  admin           {url}/_sandbox/faults  {url}/_sandbox/stats",
+            f"  control         {url}/_sandbox/faults  {url}/_sandbox/stats",
+            f"                  with Authorization: Bearer {state.control_token}",
             f"  descriptors     {seeded} seeded"
             if seeded
             else "  descriptors     none seeded (--seed-descriptors)",

@@ -14,6 +14,8 @@ DEFAULT_CLIENT_SECRET = "minimalSecret"
 #: Preseeded CMS admin client (`.env.example` of the DMS docker-compose stack).
 ADMIN_CLIENT_ID = "DmsConfigurationService"
 ADMIN_CLIENT_SECRET = "ValidClientSecret1234567890!Abcd"
+#: An environment variable that fixes `dmsload sandbox`'s control token (else random per start).
+CONTROL_TOKEN_ENV = "DMSLOAD_SANDBOX_CONTROL_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,5 @@ class SandboxConfig:
     #: False they answer 400, as on some Ed-Fi APIs (`--no-reference-filters`).
     reference_filters: bool = True
     faults: FaultSettings = field(default_factory=FaultSettings)
+    #: The bearer token the `/_sandbox/*` control routes require; None: a random one per state.
+    control_token: str | None = None

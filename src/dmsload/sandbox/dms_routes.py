@@ -343,8 +343,6 @@ async def _read_document(req: Request, resource: ResourceSchema) -> dict[str, An
         message = "The value specified in the 'Content-Type' header is not supported by this host."
         return problem(415, "unsupported-media-type", message, req.correlation_id, errors=[message])
     raw = await req.body()
-    if raw is None:
-        return Reply(413)
     if not raw.strip():
         return problem(
             400,

@@ -71,30 +71,46 @@ class FaultSettings:
             "service_time_ms",
         ):
             if getattr(self, name) < 0:
-                out.append(f"{name} must be >= 0")
+                out.append(f"{name} must be >= 0 (got {getattr(self, name):g})")
         if (self.latency_p50_ms > 0) != (self.latency_p99_ms > 0):
-            out.append("latency_p50_ms and latency_p99_ms must be set together")
+            out.append(
+                "latency_p50_ms and latency_p99_ms must be set together "
+                f"(got {self.latency_p50_ms:g} and {self.latency_p99_ms:g})"
+            )
         elif self.latency_p99_ms and self.latency_p99_ms < self.latency_p50_ms:
-            out.append("latency_p99_ms must be >= latency_p50_ms")
+            out.append(
+                f"latency_p99_ms must be >= latency_p50_ms (got {self.latency_p99_ms:g} < "
+                f"{self.latency_p50_ms:g})"
+            )
         for name in ("error_rate", "reset_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                out.append(f"{name} must be between 0 and 1")
-        if self.error_rate + self.reset_rate > 1.0:
-            out.append("error_rate + reset_rate must be <= 1")
+                out.append(f"{name} must be between 0 and 1 (got {getattr(self, name):g})")
+        if not out and self.error_rate + self.reset_rate > 1.0:
+            out.append(
+                f"error_rate + reset_rate must be <= 1 (got {self.error_rate:g} + "
+                f"{self.reset_rate:g})"
+            )
         if not 400 <= self.error_status <= 599:
-            out.append("error_status must be an HTTP error status (400-599)")
+            out.append(
+                f"error_status must be an HTTP error status (400-599) (got {self.error_status})"
+            )
         if self.retry_after_s < 0:
-            out.append("retry_after_s must be >= 0")
+            out.append(f"retry_after_s must be >= 0 (got {self.retry_after_s})")
         if self.concurrency_limit < 0:
-            out.append("concurrency_limit must be >= 0 (0 turns it off)")
+            out.append(
+                f"concurrency_limit must be >= 0 (0 turns it off; got {self.concurrency_limit})"
+            )
         if self.rate_limit < 0:
-            out.append("rate_limit must be >= 0 (0 turns it off)")
+            out.append(f"rate_limit must be >= 0 (0 turns it off) (got {self.rate_limit})")
         if self.rate_limit_window_s <= 0:
-            out.append("rate_limit_window_s must be > 0")
+            out.append(f"rate_limit_window_s must be > 0 (got {self.rate_limit_window_s:g})")
         if self.stall_for_s > 0 and self.stall_every_s <= self.stall_for_s:
-            out.append("stall_every_s must be greater than stall_for_s")
+            out.append(
+                f"stall_every_s must be greater than stall_for_s (got {self.stall_every_s:g} "
+                f"<= {self.stall_for_s:g})"
+            )
         if self.token_lifetime_s is not None and self.token_lifetime_s < 1:
-            out.append("token_lifetime_s must be >= 1")
+            out.append(f"token_lifetime_s must be >= 1 (got {self.token_lifetime_s})")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -115,10 +131,12 @@ class FaultSettings:
             if value is None and name in ("token_lifetime_s", "seed"):
                 typed[name] = None
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(f"{name} must be a number")
+                problems.append(f"{name} must be a number (got {value!r})")
+            elif not math.isfinite(value):
+                problems.append(f"{name} must be a finite number (got {value!r})")
             elif name in _INTEGER_SETTINGS:
                 if not float(value).is_integer():
-                    problems.append(f"{name} must be an integer")
+                    problems.append(f"{name} must be an integer (got {value!r})")
                 else:
                     typed[name] = int(value)
             else:

@@ -54,7 +54,24 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "system": ("system", "System Error"),
     "service-unavailable": ("service-unavailable", "Service Unavailable"),
     "bad-gateway": ("bad-gateway", "Upstream service unavailable"),
+    "payload-too-large": ("payload-too-large", "Payload Too Large"),
 }
+
+
+class BodyTooLarge(Exception):
+    """A request body over MAX_BODY_BYTES (by its Content-Length, or as it was read)."""
+
+
+def too_large(correlation_id: str) -> Reply:
+    """The 413 problem for a body over MAX_BODY_BYTES; the connection is closed after it,
+    since the rest of the body is not read."""
+    return problem(
+        413,
+        "payload-too-large",
+        f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.",
+        correlation_id,
+        headers=[(b"connection", b"close")],
+    )
 
 
 class Reply:
@@ -131,6 +148,15 @@ def body_field(content_type: str | None, raw: bytes, name: str) -> str | None:
     return values[0] if values else None
 
 
+def declares_too_large(scope: Scope) -> bool:
+    """The request's Content-Length announces a body over MAX_BODY_BYTES."""
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            length = bytes(value).strip()
+            return length.isdigit() and int(length) > MAX_BODY_BYTES
+    return False
+
+
 class Request:
     """The parts of an ASGI HTTP request the handlers read, with the path base removed."""
 
@@ -175,8 +201,10 @@ class Request:
         """`scheme://host{PathBase}`: the base of every URL the server generates."""
         return f"{self.scope.get('scheme', 'http')}://{self.host}{self.prefix}"
 
-    async def body(self) -> bytes | None:
-        """The whole request body, or None if it exceeds MAX_BODY_BYTES."""
+    async def body(self) -> bytes:
+        """The whole request body; raises BodyTooLarge past MAX_BODY_BYTES."""
+        if declares_too_large(self.scope):
+            raise BodyTooLarge
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -187,7 +215,7 @@ class Request:
             if chunk:
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    return None
+                    raise BodyTooLarge
                 chunks.append(chunk)
             if not message.get("more_body", False):
                 break

@@ -64,6 +64,8 @@ class SandboxState:
     cms: CmsState
     faults: FaultInjector
     stats: Stats
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """What `Authorization: Bearer ...` the `/_sandbox/*` control routes require."""
     trace_prefix: str = field(default_factory=lambda: secrets.token_hex(6).upper())
     _trace_counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _claims: ClaimsPolicy | None = None
@@ -93,6 +95,8 @@ class SandboxState:
             faults=FaultInjector(config.faults),
             stats=Stats(),
         )
+        if config.control_token:
+            state.control_token = config.control_token
         if config.seed_descriptors:
             state.seed_descriptors()
         state.reload_claim_sets()

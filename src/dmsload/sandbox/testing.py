@@ -6,6 +6,7 @@ with running_sandbox(seed_descriptors=True) as sandbox:
     httpx.get(f"{sandbox.base_url}/health")
     sandbox.state.store.count()      # direct inspection
     sandbox.set_faults(error_rate=0.5)
+    httpx.get(f"{sandbox.base_url}/_sandbox/stats", headers=sandbox.control_headers)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 
 from dmsload.sandbox.app import SandboxApp, create_app
@@ -71,6 +73,21 @@ class SandboxHandle:
     def client_secret(self) -> str:
         """The preseeded DMS client secret."""
         return self.state.config.client_secret
+
+    @property
+    def control_token(self) -> str:
+        """The bearer token the `/_sandbox/*` control routes require."""
+        return self.state.control_token
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """The `Authorization` header of a `/_sandbox/*` control request."""
+        return {"Authorization": f"Bearer {self.control_token}"}
+
+    def control_client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on the sandbox's base URL that sends the control token."""
+        headers = {**self.control_headers, **kwargs.pop("headers", {})}
+        return httpx.Client(base_url=self.base_url, headers=headers, **kwargs)
 
     def set_faults(self, **changes: Any) -> FaultSettings:
         """Change fault settings from the test thread (as `POST /_sandbox/faults` does)."""

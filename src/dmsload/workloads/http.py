@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dmsload.manifest import redact_url
 from dmsload.workloads.base import BaseWorkload, Workload, WorkloadContext, WorkloadSpec
 
 if TYPE_CHECKING:
@@ -77,7 +78,8 @@ class HttpWorkload(BaseWorkload):
             if self._expected is None
             else "status is " + " or ".join(str(s) for s in sorted(self._expected))
         )
-        self._name = options.name or options.url
+        # the default name is the URL without its password, as k6's `name` tag
+        self._name = options.name or redact_url(options.url)
         self._expect_json = options.expect_json
 
     async def iteration(self, vu: VU) -> None:

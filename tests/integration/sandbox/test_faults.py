@@ -17,7 +17,10 @@ from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 @pytest.fixture
 def fresh() -> Iterator[tuple[SandboxHandle, httpx.Client, dict[str, str]]]:
-    with running_sandbox() as sb, httpx.Client(base_url=sb.base_url, timeout=10) as c:
+    with (
+        running_sandbox() as sb,
+        httpx.Client(base_url=sb.base_url, timeout=10, headers=sb.control_headers) as c,
+    ):
         token = c.post(
             "/oauth/token",
             data={"grant_type": "client_credentials"},
@@ -272,7 +275,7 @@ def test_fault_new_key_delay_validation_and_flag() -> None:
         FaultSettings().merged({"new_key_delay_s": -1})
     with (
         running_sandbox(faults={"new_key_delay_s": 30}) as sb,
-        httpx.Client(base_url=sb.base_url) as c,
+        httpx.Client(base_url=sb.base_url, headers=sb.control_headers) as c,
     ):
         assert c.get("/_sandbox/faults").json()["new_key_delay_s"] == 30.0
         created = _new_application(c)

@@ -70,12 +70,12 @@ def test_env_file_replaces_dotenv(tmp_path: Path) -> None:
     [
         (
             {"DMSLOAD_DMS_URL": "localhost:8080"},
-            "dms_url (DMSLOAD_DMS_URL or .env): expected an http:// or https:// URL with a host "
+            "dms_url (DMSLOAD_DMS_URL): expected an http:// or https:// URL with a host "
             "(got 'localhost:8080')",
         ),
-        ({"DMSLOAD_AUTH_STYLE": "digest"}, "auth_style (DMSLOAD_AUTH_STYLE or .env): Input"),
+        ({"DMSLOAD_AUTH_STYLE": "digest"}, "auth_style (DMSLOAD_AUTH_STYLE): Input"),
         ({"DMSLOAD_REQUEST_TIMEOUT_S": "0"}, "request_timeout_s (DMSLOAD_REQUEST_TIMEOUT_S"),
-        ({"DMSLOAD_VERIFY_TLS": "maybe"}, "verify_tls (DMSLOAD_VERIFY_TLS or .env)"),
+        ({"DMSLOAD_VERIFY_TLS": "maybe"}, "verify_tls (DMSLOAD_VERIFY_TLS): Input"),
     ],
 )
 def test_bad_values_are_one_line_naming_field_and_value(
@@ -87,6 +87,18 @@ def test_bad_values_are_one_line_naming_field_and_value(
         load_settings()
     message = str(info.value)
     assert message.startswith(line) and "\n" not in message
+
+
+def test_a_bad_value_from_a_file_names_the_file(tmp_path: Path) -> None:
+    """A value read from .env or --env-file is named with its file, not the environment."""
+    Path(".env").write_text("DMSLOAD_CMS_URL=cms\n")
+    with pytest.raises(SettingsError, match=r"^cms_url \(DMSLOAD_CMS_URL in \.env\): expected"):
+        load_settings()
+    other = tmp_path / "other.env"
+    other.write_text("DMSLOAD_TOKEN_URL=token\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(env_file=other)
+    assert str(info.value).startswith(f"token_url (DMSLOAD_TOKEN_URL in {other}): expected")
 
 
 def test_bad_flag_is_named_as_a_flag() -> None:

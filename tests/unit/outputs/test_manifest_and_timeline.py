@@ -94,3 +94,20 @@ def test_timeline_buckets_by_second_with_percentiles_rates_and_gaps() -> None:
     assert series["p99_ms"] == [9.91, None, 100.0] and series["max_ms"] == [10.0, None, 100.0]
     assert series["vus"] == [5.0, 5.0, 5.0]  # a gauge holds its value through empty seconds
     assert series["cpu_percent"] == [25.0, 0.0, 0.0]
+
+
+def test_redact_argv_covers_clicks_attached_short_forms() -> None:
+    """-eKEY=VALUE and -oKIND=URL are the same options as -e KEY=VALUE and -o KIND=URL."""
+    from dmsload.manifest import redact_argv
+
+    assert redact_argv(
+        ["-eAPI_TOKEN=t0k", "-eREGION=eu", "-oinfluxdb=http://u:pw@h:8086/db", "-q"]
+    ) == ["-eAPI_TOKEN=***", "-eREGION=eu", "-oinfluxdb=http://u:***@h:8086/db", "-q"]
+
+
+def test_the_http_workload_names_a_url_without_its_password() -> None:
+    """The default `name` tag of the http workload drops the URL's password, as k6's does."""
+    from dmsload.workloads.http import HttpOptions, HttpWorkload
+
+    workload = HttpWorkload(HttpOptions(url="http://user:s3cret@127.0.0.1:9/x"))
+    assert workload._name == "http://user:***@127.0.0.1:9/x"
