@@ -47,7 +47,9 @@ def test_cms_and_admin_routes_are_never_held() -> None:
     faults = {"concurrency_limit": 1, "service_time_ms": 10_000}
     with (
         running_sandbox(faults=faults) as sandbox,
-        httpx.Client(base_url=sandbox.base_url, timeout=10) as client,
+        httpx.Client(
+            base_url=sandbox.base_url, timeout=10, headers=sandbox.control_headers
+        ) as client,
     ):
         started = time.perf_counter()
         assert client.get("/_sandbox/faults").json()["concurrency_limit"] == 1
