@@ -28,6 +28,7 @@ from dmsload.cli_options import (
     ProfileArg,
     ResourcesSpecOpt,
     RunIdOpt,
+    SandboxArgOpt,
     SandboxOpt,
     SeedOpt,
     SummaryJsonOpt,
@@ -208,6 +209,7 @@ def run(
         bool, typer.Option("--no-thresholds", help="Do not evaluate thresholds (k6's flag).")
     ] = False,
     sandbox: SandboxOpt = False,
+    sandbox_arg: SandboxArgOpt = None,
     seed: SeedOpt = None,
     run_id: RunIdOpt = None,
     dms_url: DmsUrlOpt = None,
@@ -257,6 +259,7 @@ def run(
     writable_or_exit("--junit", junit)
     target = target_or_exit(
         sandbox=sandbox,
+        sandbox_args=sandbox_arg,
         env=env,
         env_file=env_file,
         insecure=insecure,

@@ -75,3 +75,13 @@ class OneLineErrorsGroup(TyperGroup):
 
 def _exit(code: int) -> NoReturn:
     sys.exit(code)
+
+
+def parse_problem(command: Any, prog_name: str, args: Sequence[str]) -> str | None:
+    """Parse `args` as `command` would, running nothing: its one-line usage error (without
+    the `dmsload: ` prefix), or None when they parse."""
+    try:
+        command.make_context(prog_name, list(args), resilient_parsing=False)
+    except click_errors.ClickException as exc:
+        return usage_line(exc, args).removeprefix("dmsload: ")
+    return None

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from dmsload.cli_errors import parse_problem
 from dmsload.dms.sandbox_target import SandboxTarget, plan_sandbox_target
 from dmsload.durations import DurationError, parse_duration_ns
 from dmsload.engine.runner import ExitCode
@@ -162,6 +163,15 @@ SandboxOpt = Annotated[
         "run the profile there, and stop it.",
     ),
 ]
+SandboxArgOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--sandbox-arg",
+        metavar="ARG",
+        help="An option for the embedded sandbox, as `dmsload sandbox` takes it (repeatable; "
+        "with --sandbox), e.g. --sandbox-arg=--schema=config/openapi/resources-spec.json.gz.",
+    ),
+]
 SeedOpt = Annotated[
     int | None,
     typer.Option(
@@ -285,6 +295,21 @@ def connection_or_exit(
     return settings
 
 
+def sandbox_args_or_exit(args: Sequence[str]) -> None:
+    """Parse `--sandbox-arg` options as `dmsload sandbox` would, before anything starts; exit 2
+    naming the one it refuses."""
+    if not args:
+        return
+    from dmsload.sandbox.command import sandbox as sandbox_function  # the sandbox's own flags
+
+    parser = typer.Typer(add_completion=False)
+    parser.command(name="sandbox")(sandbox_function)
+    command = typer.main.get_command(parser)
+    problem = parse_problem(command, "dmsload sandbox", args)
+    if problem is not None:
+        raise fail(f"--sandbox-arg: {problem}", ExitCode.USAGE)
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a run or suite goes: the connection, the sandbox to start (`--sandbox`), and
@@ -307,8 +332,12 @@ def target_or_exit(
     timeout_s: float | None = None,
     resources_spec: str | None = None,
     descriptor_namespace: str | None = None,
+    sandbox_args: list[str] | None = None,
 ) -> Target:
     """The run's target from its flags; exit 2 naming a bad setting."""
+    if sandbox_args and not sandbox:
+        raise fail(f"--sandbox-arg {sandbox_args[0]}: goes with --sandbox", ExitCode.USAGE)
+    sandbox_args_or_exit(sandbox_args or [])
     connection = connection_or_exit(
         env_file,
         insecure=insecure,
@@ -319,7 +348,7 @@ def target_or_exit(
         resources_spec=resources_spec,
         descriptor_namespace=descriptor_namespace,
     )
-    planned = plan_sandbox_target() if sandbox else None
+    planned = plan_sandbox_target(sandbox_args or ()) if sandbox else None
     values = {"DMSLOAD_DMS_URL": connection.dms_url}
     if planned is not None:
         values.update(planned.profile_env)

@@ -15,6 +15,7 @@ from dmsload.cli_options import (
     DmsUrlOpt,
     EnvFileOpt,
     EnvOpt,
+    SandboxArgOpt,
     SandboxOpt,
     SeedOpt,
     SummaryMode,
@@ -123,6 +124,7 @@ def suite(
     ] = False,
     time_scale: TimeScaleOpt = 1.0,
     sandbox: SandboxOpt = False,
+    sandbox_arg: SandboxArgOpt = None,
     seed: SeedOpt = None,
     env: EnvOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
@@ -159,6 +161,7 @@ def suite(
     paths = resolve_profile_paths(profiles, profiles_dir or default_profiles_dir())
     target = target_or_exit(
         sandbox=sandbox,
+        sandbox_args=sandbox_arg,
         env=env,
         env_file=env_file,
         insecure=insecure,

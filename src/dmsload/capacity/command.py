@@ -28,6 +28,7 @@ from dmsload.cli_options import (
     EnvOpt,
     JunitOpt,
     ProfileArg,
+    SandboxArgOpt,
     SandboxOpt,
     SummaryJsonOpt,
     credentials_or_exit,
@@ -230,6 +231,7 @@ def capacity(
     ] = False,
     env: EnvOpt = None,
     sandbox: SandboxOpt = False,
+    sandbox_arg: SandboxArgOpt = None,
     dms_url: DmsUrlOpt = None,
     credentials_file: CredentialsFileOpt = None,
     auth_style: AuthStyleOpt = None,
@@ -275,6 +277,7 @@ def capacity(
         writable_or_exit(flag, path)
     target = target_or_exit(
         sandbox=sandbox,
+        sandbox_args=sandbox_arg,
         env=env,
         env_file=env_file,
         insecure=insecure,

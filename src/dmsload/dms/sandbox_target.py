@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,8 @@ class SandboxTarget:
 
     port: int
     base_url: str
+    args: tuple[str, ...] = ()
+    """Options for `dmsload sandbox` (`--sandbox-arg`), e.g. `--schema=FILE`."""
 
     @property
     def profile_env(self) -> dict[str, str]:
@@ -40,10 +42,10 @@ class SandboxTarget:
         }
 
 
-def plan_sandbox_target() -> SandboxTarget:
+def plan_sandbox_target(args: Sequence[str] = ()) -> SandboxTarget:
     """Choose the sandbox's port first, so that profiles can be validated before it starts."""
     port = free_loopback_port()
-    return SandboxTarget(port=port, base_url=f"http://127.0.0.1:{port}")
+    return SandboxTarget(port=port, base_url=f"http://127.0.0.1:{port}", args=tuple(args))
 
 
 @contextmanager
@@ -54,7 +56,7 @@ def running_sandbox_target(
     connection settings for the run, and stop the sandbox afterwards."""
     with (
         tempfile.TemporaryDirectory(prefix="dmsload-") as workdir,
-        embedded_sandbox(target.port) as sandbox,
+        embedded_sandbox(target.port, target.args) as sandbox,
     ):
         echo(f"sandbox at {sandbox.base_url}")
         settings = _settings_for(sandbox, Path(workdir))

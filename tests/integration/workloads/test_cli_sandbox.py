@@ -220,3 +220,40 @@ def test_sigterm_between_suite_profiles_writes_the_index_and_exits_105(tmp_path:
     assert index["not_run"] == ["smoke"] and index["interrupted"] is True
     assert "interrupted" in stderr and "█ SUITE" in stdout
     _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)
+
+
+def test_sandbox_args_reach_the_embedded_sandbox(tmp_path: Path) -> None:
+    profile = tmp_path / "slow.toml"
+    profile.write_text(
+        '[scenarios.slow]\nexecutor = "shared-iterations"\nvus = 1\niterations = 4\n'
+        'workload = "create"\noptions = { resource = "students" }\n'
+    )
+    export = tmp_path / "summary.json"
+    done = _dmsload(
+        "run",
+        str(profile),
+        "--sandbox",
+        "--sandbox-arg=--concurrency-limit=1",
+        "--sandbox-arg",
+        "--service-time=60",
+        "--quiet",
+        "--summary-export",
+        str(export),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    duration = json.loads(export.read_text())["metrics"]["http_req_duration"]
+    assert duration["min"] >= 60  # every request, setup's too, took the sandbox's service time
+
+
+def test_a_sandbox_arg_the_sandbox_refuses_is_one_line_and_exit_2() -> None:
+    done = _dmsload("run", "profiles/smoke.toml", "--sandbox", "--sandbox-arg=--latency=abc")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "dmsload: --sandbox-arg: Invalid value for '--latency': Input should be a valid number, "
+        "unable to parse string as a number (got 'abc') (see 'dmsload sandbox --help')"
+    ]
+    done = _dmsload("run", "profiles/smoke.toml", "--sandbox-arg=--track-changes")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "dmsload: --sandbox-arg --track-changes: goes with --sandbox"
+    ]
