@@ -32,6 +32,7 @@ _MAX_HEAD = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
 """A response body larger than this fails the request (`response body too large`) and closes
 the connection, so that a runaway answer cannot take the load generator's memory."""
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
@@ -162,8 +163,16 @@ class _Http11Protocol(asyncio.Protocol):
             if end < 0:
                 if len(buffer) > _MAX_HEAD:
                     raise _ProtocolError("response head larger than 64 KiB")
+                if b"\n\n" in buffer:
+                    raise _ProtocolError("bare LF line ending in the response head")
                 return False
-            self._parse_head(bytes(buffer[:end]))
+            if end > _MAX_HEAD:
+                raise _ProtocolError("response head larger than 64 KiB")
+            head = bytes(buffer[:end])
+            crlf = head.count(b"\r\n")
+            if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+                raise _ProtocolError("bare LF or CR line ending in the response head")
+            self._parse_head(head)
             del buffer[: end + 4]
         if self.mode == 1:
             if len(buffer) < self.remaining:
@@ -192,27 +201,34 @@ class _Http11Protocol(asyncio.Protocol):
         headers: list[tuple[bytes, bytes]] = []
         length = -1
         chunked = False
+        transfer_encoded = False
         keep_alive = parts[0] != b"HTTP/1.0"
         for line in lines[1:]:
+            if line[:1] in (b" ", b"\t"):
+                raise _ProtocolError(f"obsolete line folding in the header line {line[:80]!r}")
             name, colon, value = line.partition(b":")
-            if not colon:
+            if not colon or not name or name.rstrip() != name:
                 raise _ProtocolError(f"malformed header line {line[:80]!r}")
             value = value.strip()
             headers.append((name, value))
             lower = name.lower()
             if lower == b"content-length":
-                try:
-                    length = int(value)
-                except ValueError:
-                    raise _ProtocolError(f"bad Content-Length {value[:20]!r}") from None
+                if not value.isdigit():
+                    raise _ProtocolError(f"bad Content-Length {value[:20]!r}")
+                if length >= 0 and int(value) != length:
+                    raise _ProtocolError("conflicting Content-Length headers")
+                length = int(value)
             elif lower == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
+                transfer_encoded = True
+                chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
             elif lower == b"connection":
                 token = value.lower()
                 if b"close" in token:
                     keep_alive = False
                 elif b"keep-alive" in token:
                     keep_alive = True
+        if transfer_encoded and length >= 0:
+            raise _ProtocolError("both Transfer-Encoding and Content-Length in one response")
         self.status = status
         self.reason = parts[2] if len(parts) > 2 else b""
         self.headers = headers
@@ -237,10 +253,11 @@ class _Http11Protocol(asyncio.Protocol):
                 if end < 0:
                     return False
                 size_text = bytes(buffer[:end]).split(b";", 1)[0].strip()
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise _ProtocolError(f"bad chunk size {size_text[:20]!r}") from None
+                if not size_text or size_text.strip(_HEX_DIGITS) or len(size_text) > 16:
+                    raise _ProtocolError(f"bad chunk size {size_text[:20]!r}")
+                size = int(size_text, 16)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large()
                 del buffer[: end + 2]
                 if size == 0:
                     self.remaining = -2
@@ -260,6 +277,8 @@ class _Http11Protocol(asyncio.Protocol):
                 return True
             if len(buffer) < self.remaining + 2:
                 return False
+            if buffer[self.remaining : self.remaining + 2] != b"\r\n":
+                raise _ProtocolError("chunk data not followed by CRLF")
             self.chunks.append(bytes(buffer[: self.remaining]))
             del buffer[: self.remaining + 2]
             self.remaining = -1
