@@ -4,7 +4,7 @@ first step past the knee (or where the generator itself was the limit)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
@@ -72,21 +72,24 @@ class StepJudge:
 
     async def __call__(self, runner: Runner) -> None:
         """Judge each step as it ends; stop the run at the first one that is not good."""
-        probe = LagProbe()
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(probe.run)
-            for item in self.schedule:
-                await _sleep_until(runner.start_ns + item.start_ns)
-                probe.take()
-                cpu_start, wall_start = time.thread_time(), time.perf_counter()
-                await _sleep_until(runner.start_ns + item.start_ns + item.duration_ns)
-                cpu = (time.thread_time() - cpu_start) / max(time.perf_counter() - wall_start, 1e-9)
-                self._pending = (item, cpu, probe.take())
-                await anyio.sleep(SETTLE_S)
-                if not self._judge(runner.registry).ok:
-                    runner.stop()
-                    break
-            tasks.cancel_scope.cancel()
+
+        async def ended(item: StepSchedule, cpu: float, lag: Percentiles) -> bool:
+            self._pending = (item, cpu, lag)
+            await anyio.sleep(SETTLE_S)
+            if self._judge(runner.registry).ok:
+                return True
+            runner.stop()
+            return False
+
+        await watch_steps(runner, self.schedule, ended)
+
+    def judge(
+        self, registry: Registry, item: StepSchedule, cpu: float, lag: Percentiles
+    ) -> StepFigures:
+        """Judge one step from a registry that holds all of its samples (a `--workers` parent's
+        merged one): `cpu` and `lag` are the worst over the workers."""
+        self._pending = (item, cpu, lag)
+        return self._judge(registry)
 
     def _judge(self, registry: Registry) -> StepFigures:
         assert self._pending is not None
@@ -106,3 +109,23 @@ async def _sleep_until(when_ns: int) -> None:
     delay = (when_ns - perf_counter_ns()) / 1e9
     if delay > 0:
         await anyio.sleep(delay)
+
+
+StepEnded = Callable[[StepSchedule, float, Percentiles], Awaitable[bool]]
+"""Told each step's end with the event loop's CPU share and timer lag over it; False stops."""
+
+
+async def watch_steps(runner: Runner, schedule: Sequence[StepSchedule], ended: StepEnded) -> None:
+    """Measure the event loop's CPU and lag over each step of `schedule` and tell `ended`."""
+    probe = LagProbe()
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(probe.run)
+        for item in schedule:
+            await _sleep_until(runner.start_ns + item.start_ns)
+            probe.take()
+            cpu_start, wall_start = time.thread_time(), time.perf_counter()
+            await _sleep_until(runner.start_ns + item.start_ns + item.duration_ns)
+            cpu = (time.thread_time() - cpu_start) / max(time.perf_counter() - wall_start, 1e-9)
+            if not await ended(item, cpu, probe.take()):
+                break
+        tasks.cancel_scope.cancel()
