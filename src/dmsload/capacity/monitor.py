@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from dmsload.capacity.figures import Percentiles, StepFigures, read_step
+from dmsload.capacity.figures import Percentiles, StepFigures, WorkerStep, read_step
 from dmsload.capacity.knee import broken_rules, generator_limit
 from dmsload.capacity.options import CapacityOptions
 from dmsload.capacity.plan import StepSchedule
@@ -83,19 +83,27 @@ class StepJudge:
 
         await watch_steps(runner, self.schedule, ended)
 
-    def judge(
-        self, registry: Registry, item: StepSchedule, cpu: float, lag: Percentiles
+    def judge_merged(
+        self, registry: Registry, item: StepSchedule, workers: Sequence[WorkerStep]
     ) -> StepFigures:
-        """Judge one step from a registry that holds all of its samples (a `--workers` parent's
-        merged one): `cpu` and `lag` are the worst over the workers."""
+        """Judge one step from a `--workers` parent's merged registry, which holds every
+        worker's samples of it: the step is generator-limited if any worker was."""
+        cpu = max((w.generator_cpu for w in workers), default=0.0)
+        lag = Percentiles(
+            *(
+                max((getattr(w.start_lag, p) for w in workers), default=0.0)
+                for p in ("p50", "p95", "p99")
+            )
+        )
         self._pending = (item, cpu, lag)
-        return self._judge(registry)
+        return self._judge(registry, list(workers))
 
-    def _judge(self, registry: Registry) -> StepFigures:
+    def _judge(self, registry: Registry, workers: list[WorkerStep] | None = None) -> StepFigures:
         assert self._pending is not None
         item, cpu, lag = self._pending
         self._pending = None
         figures = read_step(registry, item.load, cpu, lag)
+        figures.workers = workers
         previous = self.steps[-1] if self.steps else None
         figures.generator_limit = generator_limit(figures, self.options.generator_cpu_limit)
         figures.broken_rules = broken_rules(figures, previous, self.options.rules)

@@ -73,8 +73,9 @@ WireSample = tuple[int, str, TagSet, float]
 """(perf_counter ns, metric name, tags, value): a sample as a worker sends it."""
 Progress = dict[str, tuple[int, int, int, int, int, int, int]]
 """scenario → (completed, interrupted, dropped, active VUs, allocated VUs, requests, failed)."""
-StepMark = tuple[int, float, tuple[float, float, float]]
-"""(step number, event-loop CPU share, timer lag p50/p95/p99 ms): a worker reached a step's end."""
+StepMark = tuple[int, int, float, tuple[float, float, float]]
+"""(step number, iterations completed in it, event-loop CPU share, timer lag p50/p95/p99 ms):
+a worker reached a step's end and reported everything it recorded of the step."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,10 @@ class _WorkerSide:
         from dmsload.capacity.monitor import SETTLE_S, watch_steps
 
         async def ended(item: StepSchedule, cpu: float, lag: Percentiles) -> bool:
-            self.pending_mark = (item.load.number, cpu, (lag.p50, lag.p95, lag.p99))
+            done = sum(
+                rt.progress.completed for rt in runner.runtimes if rt.name == item.load.scenario
+            )
+            self.pending_mark = (item.load.number, done, cpu, (lag.p50, lag.p95, lag.p99))
             await anyio.sleep(SETTLE_S)
             self.flush()
             self.send(("step", self.job.index, self.pending_mark))
@@ -350,6 +354,9 @@ class WorkerPool:
         worker reported its end."""
         self._next_step = 0
         self._knee = False
+        self._steps_seen = Registry()
+        """What each worker recorded of each step up to its mark of the step's end, the
+        figures the judge reads: a step's later samples count in the run, not in its step."""
         self.options = options
         self.count = workers
         self.registry = Registry()
@@ -426,11 +433,11 @@ class WorkerPool:
         if kind == "ready":
             worker.ready = True
         elif kind == "report":
-            self._merge(message[2])
+            self._merge(worker, message[2])
             worker.progress = message[3]
             self._stream(worker.index, message[4])
         elif kind == "final":
-            self._merge(message[2])
+            self._merge(worker, message[2])
             worker.progress = message[3]
             worker.final = message[4]
             self._stream(worker.index, message[5])
@@ -455,7 +462,7 @@ class WorkerPool:
     def _judge_steps(self) -> None:
         """Judge, in order, each step every worker has reported the end of; at the first one
         that is not good, end every worker's run (the knee is found)."""
-        from dmsload.capacity.figures import Percentiles
+        from dmsload.capacity.figures import Percentiles, WorkerStep
 
         judge = self.judge
         if judge is None:
@@ -465,11 +472,13 @@ class WorkerPool:
             marks = [w.marks.get(item.load.number) for w in self.workers]
             if any(m is None for m in marks):
                 return
-            reached = [m for m in marks if m is not None]
-            cpu = max(m[1] for m in reached)
-            lag = Percentiles(*(max(m[2][i] for m in reached) for i in range(3)))
+            shares = [
+                WorkerStep(w.index, m[1], m[2], Percentiles(*m[3]))
+                for w, m in zip(self.workers, marks, strict=True)
+                if m is not None
+            ]
             self._next_step += 1
-            if not judge.judge(self.registry, item, cpu, lag).ok:
+            if not judge.judge_merged(self._steps_seen, item, shares).ok:
                 self._knee = True
                 self._tell_all(("end",))
 
@@ -493,8 +502,21 @@ class WorkerPool:
                 with_worker = tagged[tags] = make_tags({**dict(tags), "worker": worker})
             tap.put_at(ns, metric, with_worker, value)
 
-    def _merge(self, payload: Payload) -> None:
+    def _merge(self, worker: _Worker, payload: Payload) -> None:
         merge_payload(self.registry, payload, skip=_PARENT_OWNED)
+        if self.judge is None:
+            return
+        open_steps = {
+            ("scenario", item.load.scenario)
+            for item in self.judge.schedule
+            if item.load.number not in worker.marks
+        }
+        before_marks: Payload = []
+        for name, kind, contains, series in payload:
+            kept = [(tags, state) for tags, state in series if open_steps.intersection(tags)]
+            if kept:
+                before_marks.append((name, kind, contains, kept))
+        merge_payload(self._steps_seen, before_marks)
 
     def _on_failure(self, worker: _Worker) -> None:
         assert worker.failure is not None
