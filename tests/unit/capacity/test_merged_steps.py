@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dmsload.capacity.options import CapacityOptions, KneeRules, StepRule
 from dmsload.capacity.monitor import StepJudge
+from dmsload.capacity.options import CapacityOptions, KneeRules, StepRule
 from dmsload.capacity.plan import step_profile
 from dmsload.engine.runner import RunOptions
 from dmsload.engine.workers import WorkerPool, _Worker
