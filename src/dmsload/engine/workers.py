@@ -149,8 +149,9 @@ class _WorkerSide:
         self.runner: Runner | None = None
         self.parent_gone = False
         self.tap: SampleTap | None = None
-        self.pending_mark: StepMark | None = None
-        """A step that ended but was not reported yet (the run may end first)."""
+        self.pending: tuple[StepSchedule, float, Percentiles] | None = None
+        """A step that ended, with its CPU and lag, but was not reported yet (the run may end
+        first)."""
 
     def samples(self) -> list[WireSample]:
         """The samples recorded since the last report (none unless the parent asked)."""
@@ -212,20 +213,27 @@ class _WorkerSide:
             await anyio.sleep(REPORT_INTERVAL_S)
             self.flush()
 
+    def pending_mark(self) -> StepMark | None:
+        """The pending step's mark, its iterations counted now: what was reported so far."""
+        if self.pending is None or self.runner is None:
+            return None
+        item, cpu, lag = self.pending
+        done = sum(
+            rt.progress.completed for rt in self.runner.runtimes if rt.name == item.load.scenario
+        )
+        return (item.load.number, done, cpu, (lag.p50, lag.p95, lag.p99))
+
     async def mark_steps(self, runner: Runner) -> None:
         """The runner's monitor in a capacity search: at each step's end (once its last
         iterations were recorded), report everything, then the step's CPU and lag."""
         from dmsload.capacity.monitor import SETTLE_S, watch_steps
 
         async def ended(item: StepSchedule, cpu: float, lag: Percentiles) -> bool:
-            done = sum(
-                rt.progress.completed for rt in runner.runtimes if rt.name == item.load.scenario
-            )
-            self.pending_mark = (item.load.number, done, cpu, (lag.p50, lag.p95, lag.p99))
+            self.pending = (item, cpu, lag)
             await anyio.sleep(SETTLE_S)
             self.flush()
-            self.send(("step", self.job.index, self.pending_mark))
-            self.pending_mark = None
+            self.send(("step", self.job.index, self.pending_mark()))
+            self.pending = None
             return True
 
         await watch_steps(runner, self.job.steps, ended)
@@ -268,7 +276,7 @@ class _WorkerSide:
             "scenarios": result.scenario_names,
             "discovery": None if session is None else dict(session.discovery),
             "data_api_url": None if session is None else session.data_api_url,
-            "step_mark": self.pending_mark,
+            "step_mark": self.pending_mark(),
         }
         payload = encode(drain(runner.registry))
         self.send(("final", job.index, payload, _progress(runner), info, self.samples()))
