@@ -10,8 +10,9 @@ The wire, one `multiprocessing` pipe per worker:
   (graceful, not an interruption: a capacity search found its knee).
 
 A capacity search's worker also reports at each step's end: a `report` with everything up to
-then, followed by `step` (the step's number, the event loop's CPU and timer lag over it), so
-the parent judges a step once every worker's `step` arrived: its figures are then complete.
+then, followed by `step` (the step's number, the iterations it completed in it, the event
+loop's CPU and timer lag over it), so the parent judges a step once every worker's `step`
+arrived: its figures are then complete.
 
 Each worker fetches its own OAuth token (README: "More than one core"). Workers ignore SIGINT
 and SIGTERM: the parent relays them, so a Ctrl-C reaching the whole process group still stops
@@ -226,6 +227,7 @@ class _WorkerSide:
     async def mark_steps(self, runner: Runner) -> None:
         """The runner's monitor in a capacity search: at each step's end (once its last
         iterations were recorded), report everything, then the step's CPU and lag."""
+        # imported here: dmsload.capacity imports this module
         from dmsload.capacity.monitor import SETTLE_S, watch_steps
 
         async def ended(item: StepSchedule, cpu: float, lag: Percentiles) -> bool:
