@@ -472,7 +472,7 @@ class WorkerPool:
     def _judge_steps(self) -> None:
         """Judge, in order, each step every worker has reported the end of; at the first one
         that is not good, end every worker's run (the knee is found)."""
-        from dmsload.capacity.figures import Percentiles, WorkerStep
+        from dmsload.capacity.figures import Percentiles, WorkerStep  # see mark_steps
 
         judge = self.judge
         if judge is None:
