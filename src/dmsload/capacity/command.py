@@ -46,6 +46,7 @@ from dmsload.outputs.summary_json import write_summary_json
 from dmsload.profile import Profile
 from dmsload.run_report import ReportOptions, report_run, summary_context
 from dmsload.run_summary import summary_document
+from dmsload.scale_options import WorkersOpt, workers_or_exit
 from dmsload.settings import ConnectionSettings
 
 
@@ -222,6 +223,7 @@ def capacity(
     ] = None,
     summary_json: SummaryJsonOpt = None,
     junit: JunitOpt = None,
+    workers: WorkersOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain summary for CI logs.")
@@ -245,13 +247,17 @@ def capacity(
     the last good step's rate. If dmsload itself was the limit (its CPU, or iterations
     starting late), the knee is "not found". Exit status: 0 searched (and the soak passed),
     99 a soak threshold failed, 1 the generator was the limit or the run failed, 2 bad usage,
-    105 interrupted.
+    105 interrupted. With --workers N, each step's rate (and the soak's) is split over N
+    processes; every step is judged on their merged figures, and a step is generator-limited
+    if any worker was.
 
     Examples:
 
       dmsload capacity profiles/capacity.toml --start 100 --step +50 --step-duration 10s
 
       dmsload capacity profiles/mixed-crud.toml --warmup 3m --step x1.25 --then-soak 60m
+
+      dmsload capacity profiles/capacity.toml --workers auto --start 1000 --step +500
     """
     options = _options_or_exit(
         start=start,
@@ -269,6 +275,7 @@ def capacity(
         then_soak=then_soak,
         soak_at=soak_at,
     )
+    count = workers_or_exit(workers)
     for flag, path in (
         ("--summary-export", summary_export),
         ("--summary-json", summary_json),
@@ -299,7 +306,7 @@ def capacity(
             run_options = dataclasses.replace(
                 run_options, connection=settings, run_data=RunData.create()
             )
-            code = _search(loaded, name, options, run_options, report, summary_json, quiet)
+            code = _search(loaded, name, options, run_options, report, summary_json, quiet, count)
     except (SandboxStartError, SandboxSetupError) as exc:
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
     raise typer.Exit(int(code))
@@ -313,6 +320,7 @@ def _search(
     report: ReportOptions,
     summary_json: Path | None,
     quiet: bool,
+    workers: int = 1,
 ) -> ExitCode:
     on_step = None if quiet else (lambda figures: _echo(step_line(figures)))
     if not quiet:
@@ -322,8 +330,9 @@ def _search(
             f"from {rates[0]:,}/s ({options.step.text()}) until the knee, at most {len(rates)} "
             f"steps up to {rates[-1]:,}/s"
             + (f", after a {options.warmup_ns / 1e9:g} s warm-up" if options.warmup_ns else "")
+            + (f", over {workers} worker processes" if workers > 1 else "")
         )
-    result = run_steps(profile, scenario, options, run_options, on_step)
+    result = run_steps(profile, scenario, options, run_options, on_step, workers)
     code = report_run(result.run, result.profile, report)
     _print_table(result)
     soak_code = ExitCode.OK
@@ -334,7 +343,7 @@ def _search(
                 f"dmsload capacity: soaking at {options.soak_fraction:.0%} of the knee "
                 f"({max(1, round(verdict.rate * options.soak_fraction)):,}/s)"
             )
-            result.soak = run_soak(profile, scenario, verdict.rate, options, run_options)
+            result.soak = run_soak(profile, scenario, verdict.rate, options, run_options, workers)
             typer.echo("\n█ SOAK")
             soak_code = report_run(
                 result.soak.result, result.soak.profile, ReportOptions(no_color=report.no_color)

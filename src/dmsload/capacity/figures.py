@@ -22,6 +22,25 @@ class Percentiles:
 
 
 @dataclass(frozen=True)
+class WorkerStep:
+    """One `--workers` process's share of a step: what it completed and how hard it worked."""
+
+    worker: int
+    iterations: int
+    generator_cpu: float
+    start_lag: Percentiles
+
+    def to_json(self) -> dict[str, Any]:
+        """The worker's entry in a step's `workers` list."""
+        return {
+            "worker": self.worker,
+            "iterations": self.iterations,
+            "generator_cpu": self.generator_cpu,
+            "start_lag_ms": self.start_lag.to_json(),
+        }
+
+
+@dataclass(frozen=True)
 class StepLoad:
     """What a step offered: its number (from 1), scenario, rate and how long it held it."""
 
@@ -52,6 +71,9 @@ class StepFigures:
     broken_rules: list[str] = field(default_factory=list)
     generator_limit: str | None = None
     """Why the generator, not the target, was the limit at this step (None: it was not)."""
+    workers: list[WorkerStep] | None = None
+    """Each worker's share (`--workers` N > 1; None in one process): `generator_cpu` and
+    `start_lag` above are then the worst over them."""
 
     @property
     def ok(self) -> bool:
@@ -60,7 +82,7 @@ class StepFigures:
 
     def to_json(self) -> dict[str, Any]:
         """The step's entry in the summary JSON's `capacity.steps`."""
-        return {
+        document: dict[str, Any] = {
             "step": self.load.number,
             "scenario": self.load.scenario,
             "offered_rate": self.load.offered_rate,
@@ -77,6 +99,9 @@ class StepFigures:
             "broken_rules": list(self.broken_rules),
             "generator_limit": self.generator_limit,
         }
+        if self.workers is not None:
+            document["workers"] = [worker.to_json() for worker in self.workers]
+        return document
 
 
 def _percentiles(registry: Registry, metric: str, scenario: str) -> Percentiles:

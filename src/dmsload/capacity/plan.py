@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -52,18 +53,26 @@ class _Follower:
         """The leader closes the workload once."""
 
 
+class _SharedFactory:
+    """A workload factory whose first workload leads and every later one follows it; a class,
+    not a closure, so that a step profile pickles whole to `--workers` processes (each
+    process then has its own leader)."""
+
+    def __init__(self, inner: Callable[[BaseModel, WorkloadContext], Workload]) -> None:
+        self._inner = inner
+        self._leader: Workload | None = None
+
+    def __call__(self, options: BaseModel, ctx: WorkloadContext) -> Workload:
+        if self._leader is not None:
+            return _Follower(self._leader)
+        self._leader = self._inner(options, ctx)
+        return self._leader
+
+
 def shared_workload(spec: WorkloadSpec) -> WorkloadSpec:
     """The same workload spec, but every scenario built from it shares one workload instance,
     prepared (seeded) once: the steps of a search are one load at growing rates."""
-    leader: list[Workload] = []
-
-    def factory(options: BaseModel, ctx: WorkloadContext) -> Workload:
-        if leader:
-            return _Follower(leader[0])
-        leader.append(spec.factory(options, ctx))
-        return leader[0]
-
-    return replace(spec, factory=factory)
+    return replace(spec, factory=_SharedFactory(spec.factory))
 
 
 def _scenario(

@@ -13,6 +13,7 @@ from dmsload.capacity.options import CapacityOptions
 from dmsload.capacity.plan import WARMUP_SCENARIO, soak_profile, step_profile
 from dmsload.durations import NS_PER_S
 from dmsload.engine.runner import RunOptions, RunResult, run_profile
+from dmsload.engine.workers import run_workers
 from dmsload.metrics import Registry
 from dmsload.profile import Profile
 
@@ -118,11 +119,17 @@ def run_steps(
     options: CapacityOptions,
     run_options: RunOptions,
     on_step: Callable[[StepFigures], None] | None = None,
+    workers: int = 1,
 ) -> CapacityResult:
-    """Run the warm-up and the steps as one run, stopping at the first step past the knee."""
+    """Run the warm-up and the steps as one run, stopping at the first step past the knee;
+    with `workers` > 1, each step's rate is split over that many processes and the parent
+    judges each step on their merged figures."""
     stepped, schedule = step_profile(profile, scenario, options)
     judge = StepJudge(schedule, options, on_step)
-    result = run_profile(stepped, replace(run_options, monitor=judge))
+    if workers > 1:
+        result = run_workers(stepped, run_options, workers, judge)
+    else:
+        result = run_profile(stepped, replace(run_options, monitor=judge))
     judge.finish(result.registry)
     started = _started_scenarios(result.registry)
     names = [n for n in result.scenario_names if n in started and n != WARMUP_SCENARIO]
@@ -148,10 +155,19 @@ def run_steps(
 
 
 def run_soak(
-    profile: Profile, scenario: str, knee: int, options: CapacityOptions, run_options: RunOptions
+    profile: Profile,
+    scenario: str,
+    knee: int,
+    options: CapacityOptions,
+    run_options: RunOptions,
+    workers: int = 1,
 ) -> SoakOutcome:
-    """Hold `soak_fraction` of the knee for the soak's duration, under the profile's thresholds."""
+    """Hold `soak_fraction` of the knee for the soak's duration, under the profile's thresholds
+    (split over `workers` processes when more than 1)."""
     rate = max(1, round(knee * options.soak_fraction))
     soaking = soak_profile(profile, scenario, rate, options)
-    result = run_profile(soaking, run_options)
+    if workers > 1:
+        result = run_workers(soaking, run_options, workers)
+    else:
+        result = run_profile(soaking, run_options)
     return SoakOutcome(rate, options.soak_ns / NS_PER_S, soaking, result)

@@ -6,7 +6,13 @@ The wire, one `multiprocessing` pipe per worker:
   state recorded since the last report, as in `metrics.wire`, plus progress counters), and
   at the end `final` (the last state and the run's outcome);
 - parent → worker: `go` (the start time shared by every worker), `stop` (graceful, as a
-  first SIGINT) and `hard` (at once: a second signal, abort_on_fail, a dead worker).
+  first SIGINT), `hard` (at once: a second signal, abort_on_fail, a dead worker) and `end`
+  (graceful, not an interruption: a capacity search found its knee).
+
+A capacity search's worker also reports at each step's end: a `report` with everything up to
+then, followed by `step` (the step's number, the iterations it completed in it, the event
+loop's CPU and timer lag over it), so the parent judges a step once every worker's `step`
+arrived: its figures are then complete.
 
 Each worker fetches its own OAuth token (README: "More than one core"). Workers ignore SIGINT
 and SIGTERM: the parent relays them, so a Ctrl-C reaching the whole process group still stops
@@ -53,6 +59,9 @@ from dmsload.profile import Profile
 from dmsload.signals import preserved
 
 if TYPE_CHECKING:
+    from dmsload.capacity.figures import Percentiles
+    from dmsload.capacity.monitor import StepJudge
+    from dmsload.capacity.plan import StepSchedule
     from dmsload.settings import ConnectionSettings
 
 REPORT_INTERVAL_S = 1.0
@@ -65,6 +74,9 @@ WireSample = tuple[int, str, TagSet, float]
 """(perf_counter ns, metric name, tags, value): a sample as a worker sends it."""
 Progress = dict[str, tuple[int, int, int, int, int, int, int]]
 """scenario → (completed, interrupted, dropped, active VUs, allocated VUs, requests, failed)."""
+StepMark = tuple[int, int, float, tuple[float, float, float]]
+"""(step number, iterations completed in it, event-loop CPU share, timer lag p50/p95/p99 ms):
+a worker reached a step's end and reported everything it recorded of the step."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,8 @@ class WorkerJob:
     connection: ConnectionSettings | None
     samples: bool
     """Send every sample too (the parent streams `--out` and keeps the timeline)."""
+    steps: tuple[StepSchedule, ...] = ()
+    """A capacity search's steps: report at the end of each (none: an ordinary run)."""
 
 
 def worker_parts(profile: Profile, workers: int) -> list[Profile]:
@@ -136,6 +150,9 @@ class _WorkerSide:
         self.runner: Runner | None = None
         self.parent_gone = False
         self.tap: SampleTap | None = None
+        self.pending: tuple[StepSchedule, float, Percentiles] | None = None
+        """A step that ended, with its CPU and lag, but was not reported yet (the run may end
+        first)."""
 
     def samples(self) -> list[WireSample]:
         """The samples recorded since the last report (none unless the parent asked)."""
@@ -170,6 +187,8 @@ class _WorkerSide:
                     if message[0] == "go":
                         self.go = message[1]
                         self.go_event.set()
+                    elif self.runner is not None and message[0] == "end":
+                        self.runner.stop()
                     elif self.runner is not None:
                         self.runner.interrupt(hard=message[0] == "hard")
                         self.go_event.set()
@@ -182,14 +201,44 @@ class _WorkerSide:
                 return
             await anyio.sleep(_POLL_S)
 
+    def flush(self) -> None:
+        """Send what was recorded since the last report."""
+        assert self.runner is not None
+        payload = encode(drain(self.runner.registry))
+        samples = self.samples()
+        self.send(("report", self.job.index, payload, _progress(self.runner), samples))
+
     async def report(self) -> None:
         """Send what was recorded since the last report, about once a second."""
-        assert self.runner is not None
         while True:
             await anyio.sleep(REPORT_INTERVAL_S)
-            payload = encode(drain(self.runner.registry))
-            samples = self.samples()
-            self.send(("report", self.job.index, payload, _progress(self.runner), samples))
+            self.flush()
+
+    def pending_mark(self) -> StepMark | None:
+        """The pending step's mark, its iterations counted now: what was reported so far."""
+        if self.pending is None or self.runner is None:
+            return None
+        item, cpu, lag = self.pending
+        done = sum(
+            rt.progress.completed for rt in self.runner.runtimes if rt.name == item.load.scenario
+        )
+        return (item.load.number, done, cpu, (lag.p50, lag.p95, lag.p99))
+
+    async def mark_steps(self, runner: Runner) -> None:
+        """The runner's monitor in a capacity search: at each step's end (once its last
+        iterations were recorded), report everything, then the step's CPU and lag."""
+        # imported here: dmsload.capacity imports this module
+        from dmsload.capacity.monitor import SETTLE_S, watch_steps
+
+        async def ended(item: StepSchedule, cpu: float, lag: Percentiles) -> bool:
+            self.pending = (item, cpu, lag)
+            await anyio.sleep(SETTLE_S)
+            self.flush()
+            self.send(("step", self.job.index, self.pending_mark()))
+            self.pending = None
+            return True
+
+        await watch_steps(runner, self.job.steps, ended)
 
     async def run(self) -> None:
         job = self.job
@@ -210,6 +259,7 @@ class _WorkerSide:
             connection=job.connection,
             run_data=run_data,
             start_gate=self.start_gate,
+            monitor=self.mark_steps if job.steps else None,
         )
         runner = self.runner = Runner(job.profile, options)
         if job.samples:
@@ -228,6 +278,7 @@ class _WorkerSide:
             "scenarios": result.scenario_names,
             "discovery": None if session is None else dict(session.discovery),
             "data_api_url": None if session is None else session.data_api_url,
+            "step_mark": self.pending_mark(),
         }
         payload = encode(drain(runner.registry))
         self.send(("final", job.index, payload, _progress(runner), info, self.samples()))
@@ -271,6 +322,8 @@ class _Worker:
     failure: str | None = None
     """How the worker ended badly (died, or failed), for the summary."""
     progress: Progress = field(default_factory=dict)
+    marks: dict[int, StepMark] = field(default_factory=dict)
+    """step number → the worker's mark of that step's end (a capacity search)."""
 
     @property
     def done(self) -> bool:
@@ -298,8 +351,22 @@ def _how_it_ended(process: BaseProcess) -> str:
 class WorkerPool:
     """Runs a profile in N worker processes and merges their results into one RunResult."""
 
-    def __init__(self, profile: Profile, options: RunOptions, workers: int) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        options: RunOptions,
+        workers: int,
+        judge: StepJudge | None = None,
+    ) -> None:
         self.profile = profile
+        self.judge = judge
+        """A capacity search's judge: each step is judged on the merged registry once every
+        worker reported its end."""
+        self._next_step = 0
+        self._knee = False
+        self._steps_seen = Registry()
+        """What each worker recorded of each step up to its mark of the step's end, the
+        figures the judge reads: a step's later samples count in the run, not in its step."""
         self.options = options
         self.count = workers
         self.registry = Registry()
@@ -343,6 +410,7 @@ class WorkerPool:
                 insecure=self.options.insecure,
                 connection=self.options.connection,
                 samples=self.session is not None,
+                steps=() if self.judge is None else tuple(self.judge.schedule),
             )
             parent_end, child_end = context.Pipe()
             process = context.Process(
@@ -375,22 +443,54 @@ class WorkerPool:
         if kind == "ready":
             worker.ready = True
         elif kind == "report":
-            self._merge(message[2])
+            self._merge(worker, message[2])
             worker.progress = message[3]
             self._stream(worker.index, message[4])
         elif kind == "final":
-            self._merge(message[2])
+            self._merge(worker, message[2])
             worker.progress = message[3]
             worker.final = message[4]
             self._stream(worker.index, message[5])
+            if worker.final.get("step_mark") is not None:
+                self._mark(worker, worker.final["step_mark"])
             if worker.final["error"] and self.error is None:
                 # as one process would: the run cannot proceed (setup failed, --start-at missed)
                 self.error = f"worker {worker.index}: {worker.final['error']}"
                 self._log(f"dmsload: the run failed: {self.error}")
                 self._tell_all(("hard",))
+        elif kind == "step":
+            self._mark(worker, message[2])
         elif kind == "failed":
             worker.failure = f"worker {worker.index} failed: {message[2]}"
             self._on_failure(worker)
+
+    def _mark(self, worker: _Worker, mark: StepMark) -> None:
+        """A worker reached a step's end; judge every step that all workers reached."""
+        worker.marks[mark[0]] = mark
+        self._judge_steps()
+
+    def _judge_steps(self) -> None:
+        """Judge, in order, each step every worker has reported the end of; at the first one
+        that is not good, end every worker's run (the knee is found)."""
+        from dmsload.capacity.figures import Percentiles, WorkerStep  # see mark_steps
+
+        judge = self.judge
+        if judge is None:
+            return
+        while not self._knee and self._next_step < len(judge.schedule):
+            item = judge.schedule[self._next_step]
+            marks = [w.marks.get(item.load.number) for w in self.workers]
+            if any(m is None for m in marks):
+                return
+            shares = [
+                WorkerStep(w.index, m[1], m[2], Percentiles(*m[3]))
+                for w, m in zip(self.workers, marks, strict=True)
+                if m is not None
+            ]
+            self._next_step += 1
+            if not judge.judge_merged(self._steps_seen, item, shares).ok:
+                self._knee = True
+                self._tell_all(("end",))
 
     def _stream(self, index: int, samples: list[WireSample]) -> None:
         """Hand a worker's samples to the outputs and the timeline, tagged `worker`."""
@@ -412,8 +512,21 @@ class WorkerPool:
                 with_worker = tagged[tags] = make_tags({**dict(tags), "worker": worker})
             tap.put_at(ns, metric, with_worker, value)
 
-    def _merge(self, payload: Payload) -> None:
+    def _merge(self, worker: _Worker, payload: Payload) -> None:
         merge_payload(self.registry, payload, skip=_PARENT_OWNED)
+        if self.judge is None:
+            return
+        open_steps = {
+            ("scenario", item.load.scenario)
+            for item in self.judge.schedule
+            if item.load.number not in worker.marks
+        }
+        before_marks: Payload = []
+        for name, kind, contains, series in payload:
+            kept = [(tags, state) for tags, state in series if open_steps.intersection(tags)]
+            if kept:
+                before_marks.append((name, kind, contains, kept))
+        merge_payload(self._steps_seen, before_marks)
 
     def _on_failure(self, worker: _Worker) -> None:
         assert worker.failure is not None
@@ -592,8 +705,11 @@ class WorkerPool:
             worker.conn.close()
 
 
-def run_workers(profile: Profile, options: RunOptions, workers: int) -> RunResult:
-    """Run `profile` in `workers` processes and return the merged result."""
-    pool = WorkerPool(profile, options, workers)
+def run_workers(
+    profile: Profile, options: RunOptions, workers: int, judge: StepJudge | None = None
+) -> RunResult:
+    """Run `profile` in `workers` processes and return the merged result; a capacity search
+    passes its `judge`, which the parent runs on the merged registry at each step's end."""
+    pool = WorkerPool(profile, options, workers, judge)
     with preserved():
         return anyio.run(pool.run, backend="asyncio")

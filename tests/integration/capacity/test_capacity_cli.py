@@ -175,6 +175,7 @@ options = { url = "http://127.0.0.1:9/" }
         (["--start", "100", "--max-rate", "50"], "dmsload: --max-rate: must be at least --start"),
         ([], "dmsload: --scenario: "),
         (["--scenario", "c"], "has no scenario 'c' (it has: a, b)"),
+        (["--workers", "0"], "dmsload: --workers: expected a count of 1 or more, or auto"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
