@@ -363,3 +363,5 @@ def main() -> None:
     except (signals.Interrupted, KeyboardInterrupt):
         typer.echo("dmsload: interrupted", err=True)
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    finally:
+        signals.ignore()  # everything is written: a signal while exiting keeps the status

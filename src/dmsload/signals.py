@@ -37,6 +37,15 @@ def install() -> None:
         signal.signal(signum, _raise)
 
 
+def ignore() -> None:
+    """Ignore SIGINT and SIGTERM from now on: the command has written everything and is
+    exiting. Python resets its own handlers to the defaults while it finalizes, so a late
+    signal would otherwise kill the process (-15) instead of letting it exit with its status;
+    an ignored signal survives finalization."""
+    for signum in HANDLED:
+        signal.signal(signum, signal.SIG_IGN)
+
+
 @contextmanager
 def preserved() -> Iterator[None]:
     """Restore the SIGINT/SIGTERM handlers on exit: an event loop's signal receivers reset

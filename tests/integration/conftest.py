@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ class EchoServer:
     def reset(self) -> None:
         request = urllib.request.Request(self.url + "/_stats", method="DELETE")
         urllib.request.urlopen(request, timeout=5).read()
+
+    def wait_for_requests(self, more_than: int, timeout_s: float = 30.0) -> None:
+        """Return once the server has counted more than `more_than` requests: a run started
+        in a subprocess is then past its start-up (however slow the machine) and sending."""
+        deadline = time.monotonic() + timeout_s
+        while self.stats()["requests"] <= more_than:
+            assert time.monotonic() < deadline, f"no request reached {self.url} in {timeout_s} s"
+            time.sleep(0.05)
 
 
 def _start(delay_ms: float) -> EchoServer:

@@ -110,6 +110,7 @@ def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
 
 def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
     path = _profile(tmp_path)
+    before = echo.stats()["requests"]
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", str(path), "-q", "-e", f"TARGET={echo.url}",
          "-e", "DURATION=60s"],
@@ -117,7 +118,7 @@ def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    time.sleep(2)
+    echo.wait_for_requests(more_than=before)  # the run is past start-up and sending
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=40)
     assert process.returncode == 105, stderr

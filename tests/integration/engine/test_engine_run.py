@@ -313,13 +313,15 @@ stages = [{ duration = "1s", target = 5 }, { duration = "1s", target = -1 }]
 def test_sigint_mid_run_exits_105_and_writes_the_export(echo: Any, tmp_path: Path) -> None:
     path = _write(tmp_path, _profile(echo.url + "/ok", 'http_reqs = ["count>0"]', duration="60s"))
     export = tmp_path / "summary.json"
+    before = echo.stats()["requests"]
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", str(path), "--summary-export", str(export)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)
+    echo.wait_for_requests(more_than=before)  # the run is past start-up and sending
+    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=40)
     assert process.returncode == 105, stderr
@@ -341,13 +343,14 @@ workload = "http"
 options = {{ url = "{slow_echo.url}/x" }}
 """,
     )
+    before = slow_echo.stats()["requests"]
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", str(path), "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.0)
+    slow_echo.wait_for_requests(more_than=before)  # the run is past start-up and sending
     process.send_signal(signal.SIGTERM)
     time.sleep(0.3)
     process.send_signal(signal.SIGTERM)
