@@ -242,7 +242,9 @@ def test_sandbox_args_reach_the_embedded_sandbox(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     duration = json.loads(export.read_text())["metrics"]["http_req_duration"]
-    assert duration["min"] >= 60  # every request, setup's too, took the sandbox's service time
+    # every request, setup's too, waited for the 60 ms service time (timed on the sandbox's
+    # virtual clock, so a fraction of a millisecond may go to scheduling); unheld: about 1 ms
+    assert duration["min"] >= 50
 
 
 def test_a_sandbox_arg_the_sandbox_refuses_is_one_line_and_exit_2() -> None:
