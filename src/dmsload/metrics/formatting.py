@@ -5,24 +5,38 @@ from __future__ import annotations
 from dmsload.metrics.kinds import MetricKind, ValueType
 
 
-def format_ms(ms: float) -> str:
-    """A duration given in milliseconds, as k6 prints it: 512.3µs, 12.34ms, 1.52s, 2m3.4s."""
+def fixed_no_trailing_zeros(value: float, digits: int) -> str:
+    """`value` with at most `digits` decimals, no trailing zeros (k6's toFixedNoTrailingZeros)."""
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _fixed_digits(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}"
+
+
+def format_ms(ms: float, trim_zeros: bool = False) -> str:
+    """A duration given in milliseconds, as k6 prints it: 512.3µs, 12.34ms, 1.52s, 2m3.4s;
+    `trim_zeros` drops trailing zeros, as k6's legacy summary does (580.4µs, 8ms)."""
+    fixed = fixed_no_trailing_zeros if trim_zeros else _fixed_digits
     if ms < 0:
-        return "-" + format_ms(-ms)
+        return "-" + format_ms(-ms, trim_zeros)
     if ms == 0:
         return "0s"
     if ms < 1:
-        return f"{ms * 1000:.2f}µs"
+        return f"{fixed(ms * 1000, 2)}µs"
     if ms < 1000:
-        return f"{ms:.2f}ms"
+        return f"{fixed(ms, 2)}ms"
     seconds = ms / 1000
     if seconds < 60:
-        return f"{seconds:.2f}s"
+        return f"{fixed(seconds, 2)}s"
     minutes, rest = divmod(seconds, 60)
     if minutes < 60:
-        return f"{int(minutes)}m{rest:.1f}s"
+        return f"{int(minutes)}m{fixed(rest, 1)}s"
     hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}h{minutes}m{rest:.0f}s"
+    return f"{hours}h{minutes}m{fixed(rest, 0)}s"
 
 
 def format_bytes(count: float) -> str:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from rich.text import Text
 
 from dmsload.metrics.checks import check_totals
-from dmsload.metrics.formatting import format_bytes
+from dmsload.metrics.formatting import fixed_no_trailing_zeros as _fixed
+from dmsload.metrics.formatting import format_bytes, format_ms
 from dmsload.metrics.kinds import MetricKind, TagSet, ValueType
 from dmsload.metrics.registry import Metric, MetricView, Registry
 from dmsload.metrics.summary import EXPECTED_SUBMETRIC, SummaryContext, no_data_notes
@@ -25,32 +26,9 @@ from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
 _OK, _BAD, _NOTE = "green", "red", "yellow"
 
 
-def _fixed(value: float, digits: int) -> str:
-    """`value` with at most `digits` decimals, no trailing zeros (k6's toFixedNoTrailingZeros)."""
-    text = f"{value:.{digits}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 def legacy_duration(ms: float) -> str:
     """A duration as k6's legacy summary prints it: 580.42µs, 8.4ms, 1.2s, 1m3.5s."""
-    if ms < 0:
-        return "-" + legacy_duration(-ms)
-    if ms == 0:
-        return "0s"
-    if ms < 1:
-        return f"{_fixed(ms * 1000, 2)}µs"
-    if ms < 1000:
-        return f"{_fixed(ms, 2)}ms"
-    seconds = ms / 1000
-    if seconds < 60:
-        return f"{_fixed(seconds, 2)}s"
-    minutes, rest = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{int(minutes)}m{_fixed(rest, 1)}s"
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours}h{minutes}m{_fixed(rest, 0)}s"
+    return format_ms(ms, trim_zeros=True)
 
 
 def _value(value: float, contains: ValueType) -> str:
