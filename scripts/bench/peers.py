@@ -57,7 +57,9 @@ http {{
 }}
 """
 
-SMALL_JSON = b'{"id":"7f3e0a52c1d94b6e8a1f0c2d3e4f5a6b","name":"Grand Bend High School","ok":true}\n'
+SMALL_JSON = (
+    b'{"id":"7f3e0a52c1d94b6e8a1f0c2d3e4f5a6b","name":"Grand Bend High School","ok":true}\n'
+)
 """The closed loop's document: a small JSON body, as a DMS GET by id of a tiny resource."""
 
 
@@ -150,9 +152,7 @@ def cpu_of(cmd: list[str], timeout: float, env: dict[str, str] | None = None) ->
     """Run `cmd` to its end (bounded by `timeout`) and measure it."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(
-        cmd, check=False, timeout=timeout, stdout=subprocess.DEVNULL, env=env
-    )
+    done = subprocess.run(cmd, check=False, timeout=timeout, stdout=subprocess.DEVNULL, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
