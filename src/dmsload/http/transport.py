@@ -12,13 +12,13 @@ import ssl
 import httpx
 
 from dmsload.http.connection import Http11Connection, RawResponse
+from dmsload.http.request_head import Origin, origin_of
 from dmsload.http.timing import RequestTiming
 
 TIMING_EXTENSION = "dmsload.timing"
 """Request extension holding the RequestTiming the connection fills in."""
 BYTES_EXTENSION = "dmsload.bytes"
 """Response extension: (bytes sent, bytes received) on the wire."""
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def request_head(request: httpx.Request) -> bytes:
@@ -39,17 +39,16 @@ class VUTransport(httpx.AsyncBaseTransport):
 
     def connection_for(self, url: httpx.URL) -> Http11Connection:
         """The connection to the URL's origin (created, not yet opened, on first use)."""
-        scheme = url.scheme
-        if scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {scheme!r}")
-        host = url.host
-        if not host:
-            raise httpx.UnsupportedProtocol(f"the URL {url} has no host")
-        port = url.port or _DEFAULT_PORTS[scheme]
-        key = (scheme, host, port)
+        return self.connection_for_origin(origin_of(url))
+
+    def connection_for_origin(self, origin: Origin) -> Http11Connection:
+        """The connection to an origin (created, not yet opened, on first use)."""
+        key = origin.key
         connection = self._connections.get(key)
         if connection is None:
-            connection = Http11Connection(scheme, host, port, self._ssl_context)
+            connection = Http11Connection(
+                origin.scheme, origin.host, origin.port, self._ssl_context
+            )
             self._connections[key] = connection
         return connection
 
