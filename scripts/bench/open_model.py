@@ -42,17 +42,25 @@ def _row(export: Path, duration: int, cpu: float) -> dict[str, float]:
         "p99_ms": metrics["http_req_duration"]["p(99)"],
         "cpu_us_per_req": cpu * 1e6 / count if count else float("nan"),
         "intended_p99_ms": float("nan"),
+        "late_p50_ms": float("nan"),
+        "late_p99_ms": float("nan"),
+        "late_max_ms": float("nan"),
     }
     intended = metrics.get("http_req_latency_intended")
     if intended:
         row["intended_p99_ms"] = intended["p(99)"]
+    lateness = metrics.get("iteration_start_lateness")
+    if lateness:
+        row["late_p50_ms"] = lateness["med"]
+        row["late_p99_ms"] = lateness["p(99)"]
+        row["late_max_ms"] = lateness["max"]
     return row
 
 
 def run_dmsload(url: str, rate: int, duration: int, vus: int, workdir: Path) -> dict[str, float]:
     profile = workdir / "open.toml"
     profile.write_text(
-        'summary_trend_stats = ["med", "p(99)"]\n'
+        'summary_trend_stats = ["med", "p(99)", "max"]\n'
         "[scenarios.open]\n"
         'executor = "constant-arrival-rate"\n'
         f'rate = {rate}\nduration = "{duration}s"\npre_allocated_vus = {vus}\nmax_vus = {vus}\n'
@@ -112,12 +120,13 @@ def main() -> None:
     )
     print(
         f"{'tool':<8} {'req/s':>8} {'dropped':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'p99 from intended':>18} {'CPU µs/req':>11}"
+        f"{'p99 from intended':>18} {'CPU µs/req':>11} {'late p50/p99/max ms':>21}"
     )
     for tool, row in rows.items():
         print(
             f"{tool:<8} {row['req_s']:>8.0f} {row['dropped']:>8.0f} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {row['intended_p99_ms']:>18.2f} {row['cpu_us_per_req']:>11.1f}"
+            f"{row['p99_ms']:>8.2f} {row['intended_p99_ms']:>18.2f} {row['cpu_us_per_req']:>11.1f} "
+            f"{row['late_p50_ms']:>7.3f}/{row['late_p99_ms']:.3f}/{row['late_max_ms']:.1f}"
         )
     if "k6" in rows:
         d, k = rows["dmsload"], rows["k6"]
