@@ -19,6 +19,7 @@ from dmsload.dms.data import RunData
 from dmsload.dms.overrides import Overrides
 from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
+from dmsload.engine.gc_tuning import load_phase_gc
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import ScenarioRuntime
 from dmsload.engine.vu import VU
@@ -442,9 +443,10 @@ class Runner:
                 outer.start_soon(self._tick, printer)
                 if self.options.monitor is not None:
                     outer.start_soon(self.options.monitor, self)
-                async with anyio.create_task_group() as scenarios:
-                    for rt in self._runtimes:
-                        scenarios.start_soon(self._scenario, rt)
+                with load_phase_gc():
+                    async with anyio.create_task_group() as scenarios:
+                        for rt in self._runtimes:
+                            scenarios.start_soon(self._scenario, rt)
                 outer.cancel_scope.cancel()
         except Exception as exc:  # the run must still reach the summary
             leaf = _first_leaf(exc)
