@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 
 import anyio
-import anyio.lowlevel
 
 from dmsload.engine.executors.base import ExecutorConfig
 from dmsload.engine.vu import VU
@@ -19,9 +18,8 @@ from dmsload.workloads.base import RunCannotProceed, Workload
 IterationErrorSink = Callable[[str, BaseException], None]
 
 
-_SLEEP_SLICE_NS = 100_000_000
-_SPIN_WINDOW_NS = 1_500_000
-"""How long before a due time the scheduler stops trusting timers (uvloop's tick is 1 ms)."""
+_SLEEP_SLICE_S = 0.1
+_TIMER_RESOLUTION_S = 0.001
 
 
 @dataclass
@@ -99,21 +97,19 @@ class ScenarioRuntime:
     async def sleep_until(self, offset_ns: int) -> bool:
         """Sleep until `offset_ns` after the start; False if a stop came first.
 
-        Timer sleeps in slices of at most 100 ms, checking for a stop between them, up to
-        `_SPIN_WINDOW_NS` before the due time; then a bounded cooperative spin (yielding to
-        the loop at each turn, so VUs keep running) until the due time itself. uvloop's timers
-        tick in whole milliseconds, so a timer alone starts iterations up to 1 ms late; the
-        spin makes them start within one loop turn of their time, and never early.
+        Plain sleeps in slices of at most 100 ms, checking for a stop between them. uvloop
+        truncates timer delays to whole milliseconds, so a sub-millisecond sleep would return
+        at once and the loop would spin; each sleep is therefore rounded up by the timer's
+        resolution: a wake-up is late by under 1 ms, never early, and the schedule stays
+        absolute. `iteration_start_lateness` shows what this costs; a spin before each due
+        time cut it but cost a third more CPU at 2,000/s (issue 13's notes), so it is not used.
         """
         target = self.start_ns + offset_ns
         while not self.stopping:
-            remaining = target - perf_counter_ns()
-            if remaining <= 0:
+            delay = (target - perf_counter_ns()) / 1e9
+            if delay <= 0:
                 break
-            if remaining > _SPIN_WINDOW_NS:
-                await anyio.sleep(min(remaining - _SPIN_WINDOW_NS, _SLEEP_SLICE_NS) / 1e9)
-            else:
-                await anyio.lowlevel.checkpoint()
+            await anyio.sleep(min(delay, _SLEEP_SLICE_S) + _TIMER_RESOLUTION_S)
         return not self.stopping
 
     def deadline_scope(self, offset_ns: int) -> anyio.CancelScope:

@@ -12,7 +12,7 @@ from dmsload.engine.runner import RunOptions, RunResult, run_profile
 from dmsload.engine.vu import VU
 from dmsload.metrics.summary import SummaryContext, summary_lines
 from dmsload.profile import profile_from_mapping
-from dmsload.workloads import BaseWorkload, WorkloadContext, WorkloadSpec, builtin_workloads
+from dmsload.workloads import BaseWorkload, WorkloadSpec, builtin_workloads
 
 
 class _NoOptions(BaseModel):
