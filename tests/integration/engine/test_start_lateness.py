@@ -6,8 +6,10 @@ from __future__ import annotations
 from time import perf_counter_ns
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 
+from dmsload.engine.precise_timer import PreciseTimer
 from dmsload.engine.runner import RunOptions, RunResult, run_profile
 from dmsload.engine.vu import VU
 from dmsload.metrics.summary import SummaryContext, summary_lines
@@ -57,7 +59,14 @@ def _summary_text(result: RunResult, mode: str) -> str:
     return "\n".join(line.plain for line in summary_lines(result.registry, [], ctx))
 
 
-def test_arrival_rate_iterations_never_start_before_their_scheduled_time() -> None:
+@pytest.mark.parametrize("clock", ["timerfd", "millisecond timers"])
+def test_arrival_rate_iterations_never_start_before_their_scheduled_time(
+    clock: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if clock == "timerfd" and PreciseTimer.open() is None:
+        pytest.skip("no timerfd on this platform")
+    if clock != "timerfd":
+        monkeypatch.setattr(PreciseTimer, "open", classmethod(lambda cls: None))
     probe, specs = _probe()
     executor = {
         "executor": "constant-arrival-rate",
