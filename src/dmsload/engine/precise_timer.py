@@ -10,14 +10,13 @@ without it) `PreciseTimer.open()` gives None and callers keep their millisecond 
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import os
 import sys
 import time
 from types import TracebackType
-
-import anyio
 
 _CLOCK_MONOTONIC = 1
 _TFD_TIMER_ABSTIME = 1
@@ -57,23 +56,47 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-class PreciseTimer:
-    """One timerfd on CLOCK_MONOTONIC that one task at a time waits on; close it when done."""
+def timerfd_available() -> bool:
+    """Whether `PreciseTimer.open()` can give a timer here (given a running loop)."""
+    return _libc() is not None
 
-    def __init__(self, libc: ctypes.CDLL, fd: int) -> None:
+
+class PreciseTimer:
+    """One timerfd on CLOCK_MONOTONIC, watched by the running asyncio loop for as long as the
+    timer is open, that one task at a time waits on; close it when done."""
+
+    def __init__(self, libc: ctypes.CDLL, fd: int, loop: asyncio.AbstractEventLoop) -> None:
         self._settime = libc.timerfd_settime
         self._fd = fd
+        self._loop = loop
         self._spec = _Itimerspec()
         self._spec_ref = ctypes.byref(self._spec)
+        self._waiter: asyncio.Future[None] | None = None
+        loop.add_reader(fd, self._fired)  # once: re-registering per wait costs two epoll_ctl
 
     @classmethod
     def open(cls) -> PreciseTimer | None:
-        """A new timer, or None where the platform has no timerfd."""
+        """A new timer on the running loop, or None where the platform has no timerfd."""
         libc = _libc()
         if libc is None:
             return None
         fd = int(libc.timerfd_create(_CLOCK_MONOTONIC, _TFD_NONBLOCK | _TFD_CLOEXEC))
-        return None if fd < 0 else cls(libc, fd)
+        if fd < 0:
+            return None
+        try:
+            return cls(libc, fd, asyncio.get_running_loop())
+        except (RuntimeError, NotImplementedError):  # no running loop, or it cannot watch fds
+            os.close(fd)
+            return None
+
+    def _fired(self) -> None:
+        try:
+            os.read(self._fd, 8)  # the expiry count; reading it clears the readiness
+        except BlockingIOError:  # re-armed since it fired: that expiry is void
+            return
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait_until(self, deadline_ns: int) -> None:
         """Return at `deadline_ns` (a `perf_counter_ns()` instant) or just after, never before
@@ -81,17 +104,18 @@ class PreciseTimer:
         value = self._spec.it_value
         deadline_ns = max(deadline_ns, 1)  # an all-zero value would disarm the timer
         value.tv_sec, value.tv_nsec = divmod(deadline_ns, _NS_PER_S)
+        waiter = self._waiter = self._loop.create_future()
         if self._settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None) != 0:
             raise OSError(ctypes.get_errno(), "timerfd_settime failed")
-        await anyio.wait_readable(self._fd)
-        try:  # noqa: SIM105 (suppress() costs a context manager on the hot path)
-            os.read(self._fd, 8)  # the expiry count; reading it re-arms the readiness
-        except BlockingIOError:
-            pass
+        try:
+            await waiter
+        finally:
+            self._waiter = None
 
     def close(self) -> None:
-        """Release the file descriptor."""
+        """Stop watching the timer and release its file descriptor."""
         if self._fd >= 0:
+            self._loop.remove_reader(self._fd)
             os.close(self._fd)
             self._fd = -1
 

@@ -77,15 +77,26 @@ def test_other_tasks_run_while_a_task_waits() -> None:
 
 
 @linux_only
-def test_close_releases_the_descriptor() -> None:
-    timer = PreciseTimer.open()
-    assert timer is not None
-    fd = timer._fd
-    os.fstat(fd)
-    timer.close()
-    with pytest.raises(OSError):
+def test_close_stops_watching_and_releases_the_descriptor() -> None:
+    async def main() -> None:
+        timer = PreciseTimer.open()
+        assert timer is not None
+        fd = timer._fd
         os.fstat(fd)
-    timer.close()  # twice is harmless
+        timer.close()
+        with pytest.raises(OSError):
+            os.fstat(fd)
+        timer.close()  # twice is harmless
+        again = PreciseTimer.open()  # the loop no longer watches the old descriptor number
+        assert again is not None
+        with again:
+            await again.wait_until(perf_counter_ns() + 1_000_000)
+
+    _run(main)
+
+
+def test_open_needs_a_running_loop() -> None:
+    assert PreciseTimer.open() is None
 
 
 def test_open_gives_none_where_there_is_no_timerfd(monkeypatch: pytest.MonkeyPatch) -> None:
