@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 
 import anyio
+import anyio.lowlevel
 
 from dmsload.engine.executors.base import ExecutorConfig
 from dmsload.engine.precise_timer import PreciseTimer
@@ -22,6 +23,9 @@ IterationErrorSink = Callable[[str, BaseException], None]
 
 _SLEEP_SLICE_NS = 100_000_000
 _TIMER_RESOLUTION_NS = 1_000_000
+_SPIN_BELOW_NS = 50_000
+"""Closer than this to a due time, yielding loop turns (about 4 µs of CPU each) costs less
+than blocking and being woken (about 50 µs of CPU on a 2-vCPU VM: scripts/bench/timer_cost.py)."""
 
 
 @dataclass
@@ -102,9 +106,10 @@ class ScenarioRuntime:
 
         Sleeps in slices of at most 100 ms, checking for a stop between them. Inside
         `precise_timing()` each slice is a timerfd wait, which wakes the loop at the due time
-        itself. Otherwise it is a timer sleep, and uvloop's timers tick in whole milliseconds
-        (a sub-millisecond sleep returns at once), so each is rounded up by a tick: late by
-        under 1 ms. Never early either way, and the schedule stays absolute.
+        itself, and the last `_SPIN_BELOW_NS` are loop turns. Otherwise it is a timer sleep;
+        uvloop's timers tick in whole milliseconds (a sub-millisecond sleep returns at once),
+        so each is rounded up by a tick: late by under 1 ms. Never early either way, and the
+        schedule stays absolute.
         """
         target = self.start_ns + offset_ns
         timer = self._timer
@@ -114,7 +119,10 @@ class ScenarioRuntime:
             if remaining <= 0:
                 break
             if timer is not None:
-                await timer.wait_until(min(target, now + _SLEEP_SLICE_NS))
+                if remaining <= _SPIN_BELOW_NS:
+                    await anyio.lowlevel.checkpoint()  # other tasks run; no block, no wake
+                else:
+                    await timer.wait_until(min(target, now + _SLEEP_SLICE_NS))
             else:
                 await anyio.sleep((min(remaining, _SLEEP_SLICE_NS) + _TIMER_RESOLUTION_NS) / 1e9)
         return not self.stopping
