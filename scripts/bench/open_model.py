@@ -14,7 +14,8 @@ For each tool and rate it prints:
 
 `--find-max` instead finds, for each tool, the highest rate it holds with no dropped
 iteration: `--step-duration` runs from `--start-rate` up by `--rate-step` until a run drops
-(bounded by `--max-rate`); only load-phase CPU is not measured there.
+(bounded by `--max-rate`), then `--refine` halvings between the last rate held and the first
+that dropped.
 
     python scripts/bench/open_model.py [--rates 2000,5000] [--duration 10] [--vus 100]
     python scripts/bench/open_model.py --find-max [--start-rate 4000] [--rate-step 1000]
@@ -190,23 +191,39 @@ def print_rows(rows: dict[str, list[Row]]) -> None:
         )
 
 
-def find_max(tool: Tool, url: str, args: argparse.Namespace, work: Path) -> tuple[int, list[Row]]:
-    """The highest rate of the stepped search that ran with no dropped iteration (0: none)."""
-    held = 0
-    rows: list[Row] = []
-    rate = args.start_rate
-    while rate <= args.max_rate:
+def find_max(tool: Tool, url: str, args: argparse.Namespace, work: Path) -> str:
+    """The highest rate that ran with no dropped iteration: up by --rate-step until a run
+    drops, then --refine halvings of the last step (each one more run)."""
+
+    def holds(rate: int) -> bool:
         row, _cpu = tool.run(url, rate, args.step_duration, args.vus, work)
-        rows.append(row)
         print(
             f"  {tool.name:<8} {rate:>6}/s: {row.req_s:>7.0f} req/s, {row.dropped:.0f} dropped",
             flush=True,
         )
-        if row.dropped > 0:
+        return row.dropped == 0
+
+    held, failed = 0, 0
+    rate = args.start_rate
+    while rate <= args.max_rate:
+        if not holds(rate):
+            failed = rate
             break
         held = rate
         rate += args.rate_step
-    return held, rows
+    if not failed:
+        return f"at least {held}/s (no drop up to --max-rate)"
+    if not held:
+        return f"below {failed}/s (the first rate tried dropped; lower --start-rate)"
+    for _ in range(args.refine):
+        middle = (held + failed) // 2
+        if middle in (held, failed):
+            break
+        if holds(middle):
+            held = middle
+        else:
+            failed = middle
+    return f"{held}/s ({failed}/s dropped)"
 
 
 def main() -> None:
@@ -222,6 +239,7 @@ def main() -> None:
     parser.add_argument("--rate-step", type=int, default=1000)
     parser.add_argument("--max-rate", type=int, default=20000)
     parser.add_argument("--step-duration", type=int, default=10)
+    parser.add_argument("--refine", type=int, default=2, help="halvings after the first drop")
     args = parser.parse_args()
     tools: list[Tool] = [Dmsload(args.src)]
     k6 = None if args.no_k6 else ensure_k6()
@@ -248,9 +266,9 @@ def main() -> None:
                 f"find-max: {args.step_duration} s runs from {args.start_rate}/s up by "
                 f"{args.rate_step}/s to at most {args.max_rate}/s, until one drops"
             )
-            held = {tool.name: find_max(tool, url, args, work)[0] for tool in tools}
-            for name, rate in held.items():
-                print(f"{name}: highest rate with no dropped iteration: {rate}/s")
+            held = {tool.name: find_max(tool, url, args, work) for tool in tools}
+            for name, text in held.items():
+                print(f"{name}: highest rate with no dropped iteration: {text}")
             return
         print(
             f"each rate: a {args.duration} s run (shown) and a {args.short} s run (for the "
