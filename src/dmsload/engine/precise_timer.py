@@ -105,9 +105,9 @@ class PreciseTimer:
         deadline_ns = max(deadline_ns, 1)  # an all-zero value would disarm the timer
         value.tv_sec, value.tv_nsec = divmod(deadline_ns, _NS_PER_S)
         waiter = self._waiter = self._loop.create_future()
-        if self._settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None) != 0:
-            raise OSError(ctypes.get_errno(), "timerfd_settime failed")
         try:
+            if self._settime(self._fd, _TFD_TIMER_ABSTIME, self._spec_ref, None) != 0:
+                raise OSError(ctypes.get_errno(), "timerfd_settime failed")
             await waiter
         finally:
             self._waiter = None
