@@ -458,6 +458,9 @@ class Runner:
         return None
 
 
+_LOOP_TICK_S = 0.001
+
+
 def _first_leaf(exc: BaseException) -> BaseException:
     """The first real exception inside (possibly nested) task-group exception groups."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
@@ -466,9 +469,14 @@ def _first_leaf(exc: BaseException) -> BaseException:
 
 
 async def _sleep_or_stop(rt: ScenarioRuntime, until_ns: int) -> bool:
-    delay = (until_ns - perf_counter_ns()) / 1e9
-    if delay > 0 and not rt.stopping:
-        with anyio.move_on_after(delay):
+    """Wait for `until_ns` (never returning before it) unless the scenario is stopped first."""
+    while not rt.stopping:
+        delay = (until_ns - perf_counter_ns()) / 1e9
+        if delay <= 0:
+            break
+        # the loop's clock is uvloop's whole milliseconds: a deadline on it alone can end
+        # up to 1 ms early, so round up by a tick and check the clock again
+        with anyio.move_on_after(delay + _LOOP_TICK_S):
             await rt.stop_event.wait()
     return not rt.stopping
 
