@@ -10,8 +10,8 @@ from dmsload.capacity.figures import StepFigures
 from dmsload.capacity.options import KneeRules
 
 LAG_FLOOR_MS = 2.0
-"""Timer wake-ups are late by up to 1 ms by design (see ScenarioRuntime.sleep_until); a median
-start lag under this says nothing about the generator."""
+"""The lag probe's timer wake-ups are late by up to 1 ms by design (uvloop's timers tick in
+whole milliseconds); a median start lag under this says nothing about the generator."""
 
 
 def broken_rules(step: StepFigures, previous: StepFigures | None, rules: KneeRules) -> list[str]:

@@ -19,6 +19,7 @@ from dmsload.dms.data import RunData
 from dmsload.dms.overrides import Overrides
 from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
+from dmsload.engine.gc_tuning import load_phase_gc
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import ScenarioRuntime
 from dmsload.engine.vu import VU
@@ -428,23 +429,26 @@ class Runner:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
                 await self._prepare()
-                start_at = self.options.start_at
-                if self.options.start_gate is not None:
-                    start_at = await self.options.start_gate()
-                missed = await self._wait_for_start(start_at)
-                if missed is not None:
-                    self._log(f"dmsload: {missed}")
-                    outer.cancel_scope.cancel()
-                    return missed
-                self._start_ns = perf_counter_ns()
-                self.outputs.begin(self._start_ns)
-                self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # the timeline's t=0
-                outer.start_soon(self._tick, printer)
-                if self.options.monitor is not None:
-                    outer.start_soon(self.options.monitor, self)
-                async with anyio.create_task_group() as scenarios:
-                    for rt in self._runtimes:
-                        scenarios.start_soon(self._scenario, rt)
+                # the collection of start-up's heap (tens of ms) happens before t=0, never
+                # inside the schedule: the first scenarios would start late by it
+                with load_phase_gc():
+                    start_at = self.options.start_at
+                    if self.options.start_gate is not None:
+                        start_at = await self.options.start_gate()
+                    missed = await self._wait_for_start(start_at)
+                    if missed is not None:
+                        self._log(f"dmsload: {missed}")
+                        outer.cancel_scope.cancel()
+                        return missed
+                    self._start_ns = perf_counter_ns()
+                    self.outputs.begin(self._start_ns)
+                    self.registry.add(self.metrics.vus, 0.0, make_tags({}))  # timeline's t=0
+                    outer.start_soon(self._tick, printer)
+                    if self.options.monitor is not None:
+                        outer.start_soon(self.options.monitor, self)
+                    async with anyio.create_task_group() as scenarios:
+                        for rt in self._runtimes:
+                            scenarios.start_soon(self._scenario, rt)
                 outer.cancel_scope.cancel()
         except Exception as exc:  # the run must still reach the summary
             leaf = _first_leaf(exc)
@@ -452,6 +456,9 @@ class Runner:
             self._log(f"dmsload: the run failed: {error}")
             return error
         return None
+
+
+_LOOP_TICK_S = 0.001
 
 
 def _first_leaf(exc: BaseException) -> BaseException:
@@ -462,9 +469,14 @@ def _first_leaf(exc: BaseException) -> BaseException:
 
 
 async def _sleep_or_stop(rt: ScenarioRuntime, until_ns: int) -> bool:
-    delay = (until_ns - perf_counter_ns()) / 1e9
-    if delay > 0 and not rt.stopping:
-        with anyio.move_on_after(delay):
+    """Wait for `until_ns` (never returning before it) unless the scenario is stopped first."""
+    while not rt.stopping:
+        delay = (until_ns - perf_counter_ns()) / 1e9
+        if delay <= 0:
+            break
+        # the loop's clock is uvloop's whole milliseconds: a deadline on it alone can end
+        # up to 1 ms early, so round up by a tick and check the clock again
+        with anyio.move_on_after(delay + _LOOP_TICK_S):
             await rt.stop_event.wait()
     return not rt.stopping
 

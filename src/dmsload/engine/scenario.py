@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter_ns
 
 import anyio
+import anyio.lowlevel
 
 from dmsload.engine.executors.base import ExecutorConfig
+from dmsload.engine.precise_timer import PreciseTimer
 from dmsload.engine.vu import VU
 from dmsload.http import HttpClient, RequestRecorder
 from dmsload.metrics import BuiltinMetrics, Registry, make_tags
@@ -18,8 +21,11 @@ from dmsload.workloads.base import RunCannotProceed, Workload
 IterationErrorSink = Callable[[str, BaseException], None]
 
 
-_SLEEP_SLICE_S = 0.1
-_TIMER_RESOLUTION_S = 0.001
+_SLEEP_SLICE_NS = 100_000_000
+_TIMER_RESOLUTION_NS = 1_000_000
+_SPIN_BELOW_NS = 50_000
+"""Closer than this to a due time, yielding loop turns (about 4 µs of CPU each) costs less
+than blocking and being woken (about 50 µs of CPU on a 2-vCPU VM: scripts/bench/timer_cost.py)."""
 
 
 @dataclass
@@ -73,6 +79,7 @@ class ScenarioRuntime:
         self._timeout_s = timeout_s
         self._scopes: list[anyio.CancelScope] = []
         self._on_iteration_error = on_iteration_error
+        self._timer: PreciseTimer | None = None
         self._vus_in_scenario = 0
         self.warnings: list[str] = []
 
@@ -97,19 +104,41 @@ class ScenarioRuntime:
     async def sleep_until(self, offset_ns: int) -> bool:
         """Sleep until `offset_ns` after the start; False if a stop came first.
 
-        Plain sleeps in slices of at most 100 ms, checking for a stop between them. uvloop
-        truncates timer delays to whole milliseconds, so a sub-millisecond sleep would return
-        at once and the loop would spin; each sleep is therefore rounded up by the timer's
-        resolution: a wake-up is late by under 1 ms, never early, and the schedule stays
-        absolute. (A cancel scope with a deadline spins the same way inside anyio.)
+        Sleeps in slices of at most 100 ms, checking for a stop between them. Inside
+        `precise_timing()` each slice is a timerfd wait, which wakes the loop at the due time
+        itself, and the last `_SPIN_BELOW_NS` are loop turns. Otherwise it is a timer sleep;
+        uvloop's timers tick in whole milliseconds (a sub-millisecond sleep returns at once),
+        so each is rounded up by a tick: late by under 1 ms. Never early either way, and the
+        schedule stays absolute.
         """
         target = self.start_ns + offset_ns
+        timer = self._timer
         while not self.stopping:
-            delay = (target - perf_counter_ns()) / 1e9
-            if delay <= 0:
+            now = perf_counter_ns()
+            remaining = target - now
+            if remaining <= 0:
                 break
-            await anyio.sleep(min(delay, _SLEEP_SLICE_S) + _TIMER_RESOLUTION_S)
+            if timer is not None:
+                if remaining <= _SPIN_BELOW_NS:
+                    await anyio.lowlevel.checkpoint()  # other tasks run; no block, no wake
+                else:
+                    await timer.wait_until(min(target, now + _SLEEP_SLICE_NS))
+            else:
+                await anyio.sleep((min(remaining, _SLEEP_SLICE_NS) + _TIMER_RESOLUTION_NS) / 1e9)
         return not self.stopping
+
+    @contextmanager
+    def precise_timing(self) -> Iterator[None]:
+        """Within this block `sleep_until` wakes at the due time to the microsecond (a timerfd;
+        on platforms without one, the millisecond timers stay)."""
+        timer = PreciseTimer.open()
+        self._timer = timer
+        try:
+            yield
+        finally:
+            self._timer = None
+            if timer is not None:
+                timer.close()
 
     def deadline_scope(self, offset_ns: int) -> anyio.CancelScope:
         """A cancel scope that ends at `offset_ns`, pulled in by a graceful stop request."""
@@ -177,6 +206,10 @@ class ScenarioRuntime:
         vu.http.intended_ns = intended_ns
         progress = self.progress
         start = perf_counter_ns()
+        if intended_ns is not None:
+            self.registry.add_trend_ns(
+                self.metrics.iteration_start_lateness, start - intended_ns, self.tags
+            )
         progress.running += 1
         ok = True
         try:

@@ -21,6 +21,7 @@ BUILTIN_DEFINITIONS: dict[str, tuple[MetricKind, ValueType]] = {
     "http_req_receiving": (_T, _TIME),
     "http_req_failed": (_R, _D),
     "http_req_latency_intended": (_T, _TIME),
+    "iteration_start_lateness": (_T, _TIME),
     "iterations": (_C, _D),
     "iteration_duration": (_T, _TIME),
     "dropped_iterations": (_C, _D),
@@ -31,7 +32,9 @@ BUILTIN_DEFINITIONS: dict[str, tuple[MetricKind, ValueType]] = {
     "checks": (_R, _D),
 }
 """name -> (kind, contains). `http_req_latency_intended` is dmsload's: the time from an
-arrival-rate iteration's scheduled start to the end of its request (wrk2's corrected latency)."""
+arrival-rate iteration's scheduled start to the end of its request (wrk2's corrected latency);
+so is `iteration_start_lateness`: how long after its scheduled start an arrival-rate iteration
+actually started (the generator's own timing error; other executors have no schedule)."""
 
 BUILTIN_KINDS: dict[str, MetricKind] = {
     name: kind for name, (kind, _contains) in BUILTIN_DEFINITIONS.items()
@@ -52,6 +55,7 @@ class BuiltinMetrics:
     http_req_receiving: Metric
     http_req_failed: Metric
     http_req_latency_intended: Metric
+    iteration_start_lateness: Metric
     iterations: Metric
     iteration_duration: Metric
     dropped_iterations: Metric

@@ -21,7 +21,15 @@ from dmsload.metrics.registry import Metric, MetricView, Registry
 from dmsload.metrics.thresholds import ThresholdResult, parse_metric_selector
 
 GROUPS = ("CUSTOM", "HTTP", "EXECUTION", "NETWORK")
-_EXECUTION = ("dropped_iterations", "iteration_duration", "iterations", "vus", "vus_max")
+_EXECUTION = (
+    "dropped_iterations",
+    "iteration_duration",
+    "iteration_start_lateness",
+    "iterations",
+    "vus",
+    "vus_max",
+)
+_FULL_ONLY = ("iteration_start_lateness",)
 _NETWORK = ("data_received", "data_sent")
 _COMPACT_HTTP = ("http_req_duration", "http_req_failed", "http_reqs", "http_req_latency_intended")
 EXPECTED_SUBMETRIC: TagSet = (("expected_response", "true"),)
@@ -202,6 +210,8 @@ def _selected(registry: Registry, full: bool) -> dict[str, list[Metric]]:
             continue
         group = group_of(metric.name)
         if group == "HTTP" and not full and metric.name not in _COMPACT_HTTP:
+            continue
+        if not full and metric.name in _FULL_ONLY:
             continue
         grouped[group].append(metric)
     return grouped

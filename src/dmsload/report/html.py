@@ -198,6 +198,16 @@ def _tiles(summary: LoadedSummary) -> str:
                 "",
             )
         )
+    lateness = registry.view("iteration_start_lateness")
+    if lateness is not None and lateness.count:
+        tiles.append(
+            (
+                "Start lateness p(50)",
+                f"{fmt_ms(lateness.percentile(50))} ms",
+                f"p(99) {fmt_ms(lateness.percentile(99))} ms",
+                "",
+            )
+        )
     dropped = registry.view("dropped_iterations")
     dropped_total = dropped.counter_total() if dropped is not None else 0.0
     tiles.append(

@@ -503,3 +503,15 @@ def test_the_page_renders_in_headless_chromium(
         assert _problems(page) == []
         urls = [event["request"]["url"] for event in page.events("Network.requestWillBeSent")]
         assert urls and all(url.startswith("file://") for url in urls), urls
+
+
+def test_an_open_model_run_shows_its_start_lateness_tile_and_a_closed_one_does_not() -> None:
+    closed = _clean().build()
+    assert "Start lateness" not in render_summary_html(closed)
+    builder = _clean()
+    tags = (("scenario", "load"),)
+    for ms in [0.05] * 98 + [0.8, 3.0]:
+        builder.registry.add(builder.metrics.iteration_start_lateness, ms, tags)
+    page = render_summary_html(builder.build())
+    tile = page[page.index("Start lateness p(50)") :][:400]
+    assert "0.05 ms" in tile and "p(99) 0.8" in tile, tile

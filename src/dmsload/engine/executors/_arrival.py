@@ -64,7 +64,7 @@ async def run_arrivals(
             rt.progress.active_vus -= 1
             await rt.release_vu(vu)
 
-    with rt.deadline_scope(regular_ns + graceful_stop_ns):
+    with rt.deadline_scope(regular_ns + graceful_stop_ns), rt.precise_timing():
         async with anyio.create_task_group() as tg:
 
             def spawn() -> None:
