@@ -10,6 +10,7 @@ exact byte counts on the wire. Errors are raised as httpx exceptions.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 from dataclasses import dataclass
 from time import perf_counter_ns
@@ -73,6 +74,9 @@ class _Http11Protocol(asyncio.Protocol):
         self.drain: asyncio.Future[None] | None = None
         self.timing: RequestTiming | None = None
         self.received = 0
+        self.deadline = math.inf
+        """When the request in flight times out (loop time)."""
+        self.timer: asyncio.TimerHandle | None = None
         self._reset(False)
 
     def _reset(self, head_request: bool) -> None:
@@ -362,9 +366,12 @@ class Http11Connection:
         transport = protocol.transport
         assert transport is not None
         loop = asyncio.get_running_loop()
-        timer = None
         if read_timeout is not None:
-            timer = loop.call_later(read_timeout, _expire, protocol)
+            protocol.deadline = deadline = loop.time() + read_timeout
+            if protocol.timer is None:  # one timer per connection, moved on lazily
+                protocol.timer = loop.call_at(deadline, _check_deadline, protocol, loop)
+        else:
+            protocol.deadline = math.inf
         try:
             timing.marks[SEND_START] = perf_counter_ns()
             if body:
@@ -384,8 +391,6 @@ class Http11Connection:
             self.close()
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
             protocol.waiter = None
         if protocol.error is not None:
             self.close()
@@ -415,8 +420,29 @@ class Http11Connection:
         """Close the connection (a later request reconnects)."""
         protocol = self._protocol
         self._protocol = None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
+        if protocol is not None:
+            if protocol.timer is not None:
+                protocol.timer.cancel()
+                protocol.timer = None
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+
+def _check_deadline(protocol: _Http11Protocol, loop: asyncio.AbstractEventLoop) -> None:
+    """The connection's timer: fail the request in flight if its deadline has passed, or
+    come back at its deadline; an idle connection's timer lapses until the next request.
+
+    One timer per connection instead of one per request: a request only moves the deadline,
+    which saved a timer's creation and cancellation on every request (docs/performance.md).
+    """
+    protocol.timer = None
+    active = [f for f in (protocol.waiter, protocol.drain) if f is not None and not f.done()]
+    if not active:
+        return
+    if loop.time() >= protocol.deadline:
+        _expire(protocol)
+    else:
+        protocol.timer = loop.call_at(protocol.deadline, _check_deadline, protocol, loop)
 
 
 def _expire(protocol: _Http11Protocol) -> None:
