@@ -53,6 +53,32 @@ class _ProtocolError(Exception):
     """The server sent something that is not HTTP/1.x."""
 
 
+_FRAMING_NAME_LENGTHS = frozenset(
+    map(len, (b"connection", b"content-length", b"transfer-encoding"))
+)
+"""Lengths of the names that frame a response (Connection, Content-Length,
+Transfer-Encoding): only those names are lower-cased and compared."""
+
+
+def _check_line_endings(head: bytes) -> None:
+    crlf = head.count(b"\r\n")
+    if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+        raise _ProtocolError("bare LF or CR line ending in the response head")
+
+
+def _fields(fields: bytes) -> list[tuple[bytes, bytes]]:
+    """The (name, value) pairs of a head's header lines; names what is wrong with a bad one."""
+    headers: list[tuple[bytes, bytes]] = []
+    for line in fields.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            raise _ProtocolError(f"obsolete line folding in the header line {line[:80]!r}")
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name.rstrip() != name:
+            raise _ProtocolError(f"malformed header line {line[:80]!r}")
+        headers.append((name, value.strip()))
+    return headers
+
+
 class ResponseTooLarge(httpx.TransportError):
     """A response body over `MAX_BODY_BYTES`: the request fails and the connection closes."""
 
@@ -115,9 +141,12 @@ class _Http11Protocol(asyncio.Protocol):
         if not self.received and self.timing is not None:
             self.timing.marks[FIRST_BYTE] = perf_counter_ns()
         self.received += len(data)
-        self.buffer += data
         try:
-            done = self._parse()
+            if self.mode == 0 and not self.buffer:
+                done = self._parse_fresh(data)
+            else:
+                self.buffer += data
+                done = self._parse()
             if not done and self.received > MAX_BODY_BYTES + _MAX_HEAD:
                 raise _too_large()
         except _ProtocolError as exc:
@@ -160,6 +189,24 @@ class _Http11Protocol(asyncio.Protocol):
             drain.set_result(None)
 
     # ---- parsing -----------------------------------------------------------------------
+    def _parse_fresh(self, data: bytes) -> bool:
+        """`_parse` for a response whose first bytes are `data`: the common case of a whole
+        response in one read is parsed without copying it through the buffer."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or end > _MAX_HEAD:
+            self.buffer += data
+            return self._parse()
+        head = data[:end]
+        _check_line_endings(head)
+        self._parse_head(head)
+        start = end + 4
+        if self.mode == 1 and len(data) - start == self.remaining:
+            self.body = data[start:]
+            self.mode = 4
+            return True
+        self.buffer += data[start:]
+        return self._parse()
+
     def _parse(self) -> bool:
         buffer = self.buffer
         while self.mode == 0:
@@ -173,9 +220,7 @@ class _Http11Protocol(asyncio.Protocol):
             if end > _MAX_HEAD:
                 raise _ProtocolError("response head larger than 64 KiB")
             head = bytes(buffer[:end])
-            crlf = head.count(b"\r\n")
-            if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
-                raise _ProtocolError("bare LF or CR line ending in the response head")
+            _check_line_endings(head)
             self._parse_head(head)
             del buffer[: end + 4]
         if self.mode == 1:
@@ -192,29 +237,25 @@ class _Http11Protocol(asyncio.Protocol):
         return True
 
     def _parse_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
+        line_end = head.find(b"\r\n")
+        status_line = head if line_end < 0 else head[:line_end]
+        parts = status_line.split(b" ", 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise _ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+            raise _ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         try:
             status = int(parts[1])
         except ValueError:
             raise _ProtocolError(f"bad status code {parts[1][:10]!r}") from None
         if 100 <= status < 200 and status != 101:
             return  # an interim response (100 Continue): the real one follows
-        headers: list[tuple[bytes, bytes]] = []
+        headers = [] if line_end < 0 else _fields(head[line_end + 2 :])
         length = -1
         chunked = False
         transfer_encoded = False
         keep_alive = parts[0] != b"HTTP/1.0"
-        for line in lines[1:]:
-            if line[:1] in (b" ", b"\t"):
-                raise _ProtocolError(f"obsolete line folding in the header line {line[:80]!r}")
-            name, colon, value = line.partition(b":")
-            if not colon or not name or name.rstrip() != name:
-                raise _ProtocolError(f"malformed header line {line[:80]!r}")
-            value = value.strip()
-            headers.append((name, value))
+        for name, value in headers:
+            if len(name) not in _FRAMING_NAME_LENGTHS:
+                continue
             lower = name.lower()
             if lower == b"content-length":
                 if not value.isdigit():
