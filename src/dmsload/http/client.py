@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import ssl
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -16,6 +15,7 @@ from dmsload.http.connection import ResponseTooLarge
 from dmsload.http.request_head import HeadBuilder, TargetParser
 from dmsload.http.response_headers import NO_HEADERS, ResponseHeaders
 from dmsload.http.timing import RequestTiming
+from dmsload.http.tls import TlsSource
 from dmsload.http.transport import VUTransport
 from dmsload.metrics import BuiltinMetrics, Metric, Registry, TagSet, make_tags
 from dmsload.metrics.sinks import CounterSink, RateSink, Sink, TrendSink
@@ -24,16 +24,6 @@ DEFAULT_TIMEOUT_S = 60.0  # k6's default request timeout
 PROTO = "HTTP/1.1"
 """The `proto` tag: dmsload's transport speaks HTTP/1.1 only."""
 USER_AGENT = f"dmsload/{__version__}"
-
-
-def shared_ssl_context(verify: bool = True) -> ssl.SSLContext:
-    """One SSL context for every VU: building one per client costs ~20 ms each."""
-    if verify:
-        return ssl.create_default_context()
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @dataclass(slots=True)
@@ -323,7 +313,7 @@ class HttpClient:
         self,
         recorder: RequestRecorder,
         *,
-        ssl_context: ssl.SSLContext,
+        ssl_context: TlsSource,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         headers: Mapping[str, str] | None = None,
     ) -> None:

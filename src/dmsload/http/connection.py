@@ -28,6 +28,7 @@ from dmsload.http.timing import (
     TLS_START,
     RequestTiming,
 )
+from dmsload.http.tls import TlsSource, context_of
 
 _MAX_HEAD = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -332,9 +333,7 @@ class _Http11Protocol(asyncio.Protocol):
 class Http11Connection:
     """A single keep-alive connection to one origin, reopened when the server closes it."""
 
-    def __init__(
-        self, scheme: str, host: str, port: int, ssl_context: ssl.SSLContext | None
-    ) -> None:
+    def __init__(self, scheme: str, host: str, port: int, ssl_context: TlsSource) -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -354,7 +353,7 @@ class Http11Connection:
             raise httpx.ConnectError(str(exc)) from exc
         timing.marks[CONNECT_END] = perf_counter_ns()
         if self.scheme == "https":
-            context = self.ssl_context or ssl.create_default_context()
+            context = context_of(self.ssl_context)
             timing.marks[TLS_START] = perf_counter_ns()
             try:
                 tls = await asyncio.wait_for(
