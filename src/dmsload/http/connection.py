@@ -391,17 +391,6 @@ class Http11Connection:
         protocol = self._protocol
         if protocol is None or protocol.lost:
             protocol = await self._connect(timing, connect_timeout)
-        return await self._exchange(protocol, method, head, body, timing, read_timeout)
-
-    async def _exchange(
-        self,
-        protocol: _Http11Protocol,
-        method: str,
-        head: bytes,
-        body: bytes,
-        timing: RequestTiming,
-        read_timeout: float | None,
-    ) -> RawResponse:
         waiter = protocol.begin(timing, method == "HEAD")
         transport = protocol.transport
         assert transport is not None
