@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import cast
 
+import httptools
 import httpx
 
 from dmsload.http.timing import (
@@ -104,6 +105,8 @@ class _Http11Protocol(asyncio.Protocol):
         self.deadline = math.inf
         """When the request in flight times out (loop time)."""
         self.timer: asyncio.TimerHandle | None = None
+        self.llhttp: httptools.HttpResponseParser | None = None
+        """The connection's llhttp parser (kept across keep-alive responses)."""
         self._reset(False)
 
     def _reset(self, head_request: bool) -> None:
@@ -117,6 +120,10 @@ class _Http11Protocol(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.body = b""
         self.error: Exception | None = None
+        self.interim = False
+        self.body_size = 0
+        self.head_parts: list[bytes] = []
+        """What llhttp was fed of this response before its head was complete."""
 
     def begin(self, timing: RequestTiming, head_request: bool) -> asyncio.Future[None]:
         """Prepare for the next response; returns the future that completes with it."""
@@ -127,6 +134,9 @@ class _Http11Protocol(asyncio.Protocol):
         self.waiter = loop.create_future()
         if self.buffer:  # bytes that came while idle: the server spoke out of turn
             self.buffer.clear()
+            self.llhttp = None
+        if not head_request and self.llhttp is None:
+            self.llhttp = httptools.HttpResponseParser(self)
         return self.waiter
 
     # ---- asyncio callbacks -------------------------------------------------------------
@@ -143,11 +153,14 @@ class _Http11Protocol(asyncio.Protocol):
             self.timing.marks[FIRST_BYTE] = perf_counter_ns()
         self.received += len(data)
         try:
-            if self.mode == 0 and not self.buffer:
-                done = self._parse_fresh(data)
+            if self.head_request or self.llhttp is None:
+                if self.mode == 0 and not self.buffer:
+                    done = self._parse_fresh(data)
+                else:
+                    self.buffer += data
+                    done = self._parse()
             else:
-                self.buffer += data
-                done = self._parse()
+                done = self._feed_llhttp(data)
             if not done and self.received > MAX_BODY_BYTES + _MAX_HEAD:
                 raise _too_large()
         except _ProtocolError as exc:
@@ -172,7 +185,8 @@ class _Http11Protocol(asyncio.Protocol):
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             if self.mode == 3:
-                self.body = bytes(self.buffer)
+                self.body = b"".join(self.chunks) if self.chunks else bytes(self.buffer)
+                self.chunks = []
                 self.buffer.clear()
                 self.mode = 4
             waiter.set_result(None)
@@ -190,6 +204,95 @@ class _Http11Protocol(asyncio.Protocol):
             drain.set_result(None)
 
     # ---- parsing -----------------------------------------------------------------------
+    # ---- llhttp (httptools): the common path ---------------------------------------------
+    def _feed_llhttp(self, data: bytes) -> bool:
+        """Feed llhttp; True once the response is complete.
+
+        A head llhttp refuses is parsed again by the hand parser, which either names the
+        problem or accepts what RFC 9112 lets a client accept (identical duplicate
+        Content-Length headers, which llhttp refuses and Go's client, so k6, accepts).
+        """
+        parser = self.llhttp
+        assert parser is not None
+        if self.mode == 0:
+            self.head_parts.append(data)
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.mode, self.keep_alive = 4, False  # 101: the connection is not HTTP any more
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, ResponseTooLarge | _ProtocolError):
+                raise exc.__context__ from None
+            raise _ProtocolError(str(exc)) from None
+        except httptools.HttpParserError as exc:
+            self.llhttp = None  # its state is spent; the next response gets a new one
+            if self.mode == 4:  # junk after a complete response: keep it, drop the connection
+                self.keep_alive = False
+                return True
+            if self.mode != 0:
+                raise _ProtocolError(str(exc)) from None
+            self.mode, self.headers, self.interim = 0, [], False
+            self.buffer += b"".join(self.head_parts)
+            return self._parse()
+        if self.mode == 0 and self.received > _MAX_HEAD:
+            raise _ProtocolError("response head larger than 64 KiB")
+        return self.mode == 4
+
+    def on_status(self, reason: bytes) -> None:
+        """llhttp: the status line's reason phrase."""
+        self.reason = reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """llhttp: one header field."""
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        """llhttp: the head is complete; decide how the body ends."""
+        parser = self.llhttp
+        assert parser is not None
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self.interim = True  # 100 Continue and the like: the real response follows
+            return
+        self.status = status
+        framed = False
+        head_size = len(self.reason) + 17
+        for name, value in self.headers:
+            head_size += len(name) + len(value) + 4
+            if len(name) in _FRAMING_NAME_LENGTHS:
+                lower = name.lower()
+                if lower == b"content-length":
+                    framed = True
+                    if int(value) > MAX_BODY_BYTES:
+                        raise _too_large()
+                elif lower == b"transfer-encoding":
+                    framed = True
+        if head_size > _MAX_HEAD:
+            raise _ProtocolError("response head larger than 64 KiB")
+        self.head_parts = []
+        # 3: the body ends when the server closes (connection_lost finishes it)
+        self.mode = 1 if framed or status in _NO_BODY_STATUSES else 3
+
+    def on_body(self, body: bytes) -> None:
+        """llhttp: a piece of the body."""
+        self.body_size += len(body)
+        if self.body_size > MAX_BODY_BYTES:
+            raise _too_large()
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        """llhttp: the response is complete."""
+        if self.interim:
+            self.interim, self.headers, self.reason = False, [], b""
+            return
+        chunks = self.chunks
+        self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.chunks = []
+        parser = self.llhttp
+        self.keep_alive = self.mode != 3 and parser is not None and parser.should_keep_alive()
+        self.mode = 4
+
+    # ---- the hand parser: HEAD responses, and the heads llhttp refuses ------------------
     def _parse_fresh(self, data: bytes) -> bool:
         """`_parse` for a response whose first bytes are `data`: the common case of a whole
         response in one read is parsed without copying it through the buffer."""
