@@ -8,10 +8,11 @@ from pathlib import Path
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 
-# Make the sandbox extra's packages unimportable, as in an install without the extra.
+# Make the sandbox extra's packages unimportable, as in an install without the extra
+# (httptools is a core dependency: it parses VU responses).
 _WITHOUT_EXTRA = (
     "import sys\n"
-    "for name in ('jsonschema', 'uvicorn', 'httptools'):\n"
+    "for name in ('jsonschema', 'uvicorn'):\n"
     "    sys.modules[name] = None\n"
     "from dmsload.cli import main\n"
     "sys.argv = ['dmsload', *sys.argv[1:]]\n"

@@ -24,7 +24,7 @@ from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import ScenarioRuntime
 from dmsload.engine.vu import VU
 from dmsload.error_text import describe_exception, location
-from dmsload.http import HttpClient, RequestRecorder, shared_ssl_context
+from dmsload.http import HttpClient, RequestRecorder, SharedTls
 from dmsload.http.redact import body_excerpt
 from dmsload.metrics import (
     BuiltinMetrics,
@@ -155,6 +155,8 @@ class Runner:
     def __init__(self, profile: Profile, options: RunOptions | None = None) -> None:
         self.profile = profile
         self.options = options or RunOptions()
+        self._tls = SharedTls(verify=not self.options.insecure)
+        """One SSL context for the whole run, made at the first TLS connection."""
         self.registry = Registry()
         self.metrics = define_builtin_metrics(self.registry)
         for scenario in profile.scenarios.values():
@@ -200,7 +202,7 @@ class Runner:
         self._log(f"dmsload: iteration error in scenario {scenario}: {message}")
 
     def _build_runtimes(self) -> list[ScenarioRuntime]:
-        ssl_context = shared_ssl_context(verify=not self.options.insecure)
+        ssl_context = self._tls
         vu_ids = itertools.count(1)
         runtimes = []
         for name, scenario in self.profile.scenarios.items():
@@ -245,7 +247,7 @@ class Runner:
         )
         http = HttpClient(
             recorder,
-            ssl_context=shared_ssl_context(verify=not self.options.insecure),
+            ssl_context=self._tls,
             timeout_s=self.profile.request_timeout_ns / NS_PER_S,
         )
         vu = VU(0, 0, SETUP_SCENARIO, http, self.registry, self.metrics.checks, tags)

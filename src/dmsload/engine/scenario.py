@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dmsload.engine.executors.base import ExecutorConfig
 from dmsload.engine.precise_timer import PreciseTimer
 from dmsload.engine.vu import VU
 from dmsload.http import HttpClient, RequestRecorder
+from dmsload.http.tls import TlsSource
 from dmsload.metrics import BuiltinMetrics, Registry, make_tags
 from dmsload.workloads.base import RunCannotProceed, Workload
 
@@ -56,7 +56,7 @@ class ScenarioRuntime:
         metrics: BuiltinMetrics,
         scenario_tags: Mapping[str, str],
         vu_ids: Iterator[int],
-        ssl_context: ssl.SSLContext,
+        ssl_context: TlsSource,
         recorder: RequestRecorder,
         timeout_s: float,
         on_iteration_error: IterationErrorSink,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import errno
-import ssl
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -16,23 +15,15 @@ from dmsload.http.connection import ResponseTooLarge
 from dmsload.http.request_head import HeadBuilder, TargetParser
 from dmsload.http.response_headers import NO_HEADERS, ResponseHeaders
 from dmsload.http.timing import RequestTiming
+from dmsload.http.tls import TlsSource
 from dmsload.http.transport import VUTransport
-from dmsload.metrics import BuiltinMetrics, Registry, TagSet, make_tags
+from dmsload.metrics import BuiltinMetrics, Metric, Registry, TagSet, make_tags
+from dmsload.metrics.sinks import CounterSink, RateSink, Sink, TrendSink
 
 DEFAULT_TIMEOUT_S = 60.0  # k6's default request timeout
 PROTO = "HTTP/1.1"
 """The `proto` tag: dmsload's transport speaks HTTP/1.1 only."""
 USER_AGENT = f"dmsload/{__version__}"
-
-
-def shared_ssl_context(verify: bool = True) -> ssl.SSLContext:
-    """One SSL context for every VU: building one per client costs ~20 ms each."""
-    if verify:
-        return ssl.create_default_context()
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @dataclass(slots=True)
@@ -67,6 +58,40 @@ def _is_default_expected(status: int) -> bool:
     return 200 <= status < 400
 
 
+class _LazyTrend:
+    """A trend series created on its first sample (`http_req_latency_intended` exists only
+    for arrival-rate iterations)."""
+
+    __slots__ = ("_metric", "_sink", "_tags")
+
+    def __init__(self, metric: Metric, tags: TagSet) -> None:
+        self._metric = metric
+        self._tags = tags
+        self._sink: TrendSink | None = None
+
+    def add_scaled(self, value: int) -> None:
+        sink = self._sink
+        if sink is None:
+            sink = self._sink = cast(TrendSink, self._metric.sink(self._tags))
+        sink.add_scaled(value)
+
+
+@dataclass(slots=True)
+class _RequestSinks:
+    """The sinks one request's samples go to, for one tag set: one lookup per request."""
+
+    reqs: CounterSink
+    duration: TrendSink
+    blocked: TrendSink
+    connecting: TrendSink
+    tls: TrendSink
+    sending: TrendSink
+    waiting: TrendSink
+    receiving: TrendSink
+    failed: RateSink
+    intended: _LazyTrend
+
+
 @dataclass
 class RequestRecorder:
     """Records one request's samples into the registry with k6's tags; shared by a scenario."""
@@ -78,6 +103,8 @@ class RequestRecorder:
     on_failure: FailureSink | None = None
     _tag_cache: dict[tuple[object, ...], TagSet] = field(default_factory=dict)
     _base: TagSet = ()
+    _sinks: dict[TagSet, _RequestSinks] = field(default_factory=dict)
+    _data_sinks: tuple[Sink, Sink] | None = None
 
     def __post_init__(self) -> None:
         self._base = make_tags(self.scenario_tags)
@@ -125,6 +152,61 @@ class RequestRecorder:
                 self._tag_cache[key] = tags
         return tags
 
+    def _sinks_for(self, tags: TagSet) -> _RequestSinks:
+        m = self.metrics
+
+        def trend(metric: Metric) -> TrendSink:
+            return cast(TrendSink, metric.sink(tags))
+
+        sinks = _RequestSinks(
+            cast(CounterSink, m.http_reqs.sink(tags)),
+            trend(m.http_req_duration),
+            trend(m.http_req_blocked),
+            trend(m.http_req_connecting),
+            trend(m.http_req_tls_handshaking),
+            trend(m.http_req_sending),
+            trend(m.http_req_waiting),
+            trend(m.http_req_receiving),
+            cast(RateSink, m.http_req_failed.sink(tags)),
+            _LazyTrend(m.http_req_latency_intended, tags),
+        )
+        if len(self._sinks) < 100_000:
+            self._sinks[tags] = sinks
+        return sinks
+
+    def _record_tapped(
+        self,
+        tags: TagSet,
+        timing: RequestTiming,
+        duration: int,
+        blocked: int,
+        connecting: int,
+        tls: int,
+        sending: int,
+        waiting: int,
+        receiving: int,
+        expected: bool,
+        intended_ns: int | None,
+        sent_bytes: int,
+        received_bytes: int,
+    ) -> None:
+        reg = self.registry
+        m = self.metrics
+        reg.add(m.http_reqs, 1.0, tags)
+        reg.add_trend_ns(m.http_req_duration, duration, tags)
+        reg.add_trend_ns(m.http_req_blocked, blocked, tags)
+        reg.add_trend_ns(m.http_req_connecting, connecting, tags)
+        reg.add_trend_ns(m.http_req_tls_handshaking, tls, tags)
+        reg.add_trend_ns(m.http_req_sending, sending, tags)
+        reg.add_trend_ns(m.http_req_waiting, waiting, tags)
+        reg.add_trend_ns(m.http_req_receiving, receiving, tags)
+        reg.add(m.http_req_failed, 0.0 if expected else 1.0, tags)
+        if intended_ns is not None:
+            reg.add_trend_ns(m.http_req_latency_intended, timing.end - intended_ns, tags)
+        base = self._base
+        reg.add(m.data_sent, float(sent_bytes), base)
+        reg.add(m.data_received, float(received_bytes), base)
+
     def record(
         self,
         method: str,
@@ -143,23 +225,36 @@ class RequestRecorder:
         http_req_duration in µs. `body` (the response's) goes to `on_failure` when the request
         failed."""
         reg = self.registry
-        m = self.metrics
         tags = self.tags_for(method, name, status, expected, error, extra)
         duration, blocked, connecting, tls, sending, waiting, receiving = timing.phases_ns()
-        reg.add(m.http_reqs, 1.0, tags)
-        reg.add_trend_ns(m.http_req_duration, duration, tags)
-        reg.add_trend_ns(m.http_req_blocked, blocked, tags)
-        reg.add_trend_ns(m.http_req_connecting, connecting, tags)
-        reg.add_trend_ns(m.http_req_tls_handshaking, tls, tags)
-        reg.add_trend_ns(m.http_req_sending, sending, tags)
-        reg.add_trend_ns(m.http_req_waiting, waiting, tags)
-        reg.add_trend_ns(m.http_req_receiving, receiving, tags)
-        reg.add(m.http_req_failed, 0.0 if expected else 1.0, tags)
-        if intended_ns is not None:
-            reg.add_trend_ns(m.http_req_latency_intended, timing.end - intended_ns, tags)
-        base = self._base
-        reg.add(m.data_sent, float(sent_bytes), base)
-        reg.add(m.data_received, float(received_bytes), base)
+        if reg.tap is None:  # the common case: straight into this tag set's sinks
+            sinks = self._sinks.get(tags)
+            if sinks is None:
+                sinks = self._sinks_for(tags)
+            sinks.reqs.add(1.0)
+            sinks.duration.add_scaled(duration // 1000)
+            sinks.blocked.add_scaled(blocked // 1000)
+            sinks.connecting.add_scaled(connecting // 1000)
+            sinks.tls.add_scaled(tls // 1000)
+            sinks.sending.add_scaled(sending // 1000)
+            sinks.waiting.add_scaled(waiting // 1000)
+            sinks.receiving.add_scaled(receiving // 1000)
+            sinks.failed.add(0.0 if expected else 1.0)
+            if intended_ns is not None:
+                sinks.intended.add_scaled((timing.end - intended_ns) // 1000)
+            data = self._data_sinks
+            if data is None:
+                data = self._data_sinks = (
+                    self.metrics.data_sent.sink(self._base),
+                    self.metrics.data_received.sink(self._base),
+                )
+            data[0].add(float(sent_bytes))
+            data[1].add(float(received_bytes))
+        else:  # an output is taking every sample: the registry's path, which feeds it
+            self._record_tapped(
+                tags, timing, duration, blocked, connecting, tls, sending, waiting, receiving,
+                expected, intended_ns, sent_bytes, received_bytes,
+            )  # fmt: skip
         counters = self.counters
         counters.requests += 1
         if not expected:
@@ -218,7 +313,7 @@ class HttpClient:
         self,
         recorder: RequestRecorder,
         *,
-        ssl_context: ssl.SSLContext,
+        ssl_context: TlsSource,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         headers: Mapping[str, str] | None = None,
     ) -> None:

@@ -10,11 +10,13 @@ exact byte counts on the wire. Errors are raised as httpx exceptions.
 from __future__ import annotations
 
 import asyncio
+import math
 import ssl
 from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import cast
 
+import httptools
 import httpx
 
 from dmsload.http.timing import (
@@ -27,6 +29,7 @@ from dmsload.http.timing import (
     TLS_START,
     RequestTiming,
 )
+from dmsload.http.tls import TlsSource, context_of
 
 _MAX_HEAD = 64 * 1024
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -52,6 +55,32 @@ class _ProtocolError(Exception):
     """The server sent something that is not HTTP/1.x."""
 
 
+_FRAMING_NAME_LENGTHS = frozenset(
+    map(len, (b"connection", b"content-length", b"transfer-encoding"))
+)
+"""Lengths of the names that frame a response (Connection, Content-Length,
+Transfer-Encoding): only those names are lower-cased and compared."""
+
+
+def _check_line_endings(head: bytes) -> None:
+    crlf = head.count(b"\r\n")
+    if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+        raise _ProtocolError("bare LF or CR line ending in the response head")
+
+
+def _fields(fields: bytes) -> list[tuple[bytes, bytes]]:
+    """The (name, value) pairs of a head's header lines; names what is wrong with a bad one."""
+    headers: list[tuple[bytes, bytes]] = []
+    for line in fields.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            raise _ProtocolError(f"obsolete line folding in the header line {line[:80]!r}")
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name.rstrip() != name:
+            raise _ProtocolError(f"malformed header line {line[:80]!r}")
+        headers.append((name, value.strip()))
+    return headers
+
+
 class ResponseTooLarge(httpx.TransportError):
     """A response body over `MAX_BODY_BYTES`: the request fails and the connection closes."""
 
@@ -73,6 +102,11 @@ class _Http11Protocol(asyncio.Protocol):
         self.drain: asyncio.Future[None] | None = None
         self.timing: RequestTiming | None = None
         self.received = 0
+        self.deadline = math.inf
+        """When the request in flight times out (loop time)."""
+        self.timer: asyncio.TimerHandle | None = None
+        self.llhttp: httptools.HttpResponseParser | None = None
+        """The connection's llhttp parser (kept across keep-alive responses)."""
         self._reset(False)
 
     def _reset(self, head_request: bool) -> None:
@@ -86,6 +120,10 @@ class _Http11Protocol(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.body = b""
         self.error: Exception | None = None
+        self.interim = False
+        self.body_size = 0
+        self.head_parts: list[bytes] = []
+        """What llhttp was fed of this response before its head was complete."""
 
     def begin(self, timing: RequestTiming, head_request: bool) -> asyncio.Future[None]:
         """Prepare for the next response; returns the future that completes with it."""
@@ -96,6 +134,9 @@ class _Http11Protocol(asyncio.Protocol):
         self.waiter = loop.create_future()
         if self.buffer:  # bytes that came while idle: the server spoke out of turn
             self.buffer.clear()
+            self.llhttp = None
+        if not head_request and self.llhttp is None:
+            self.llhttp = httptools.HttpResponseParser(self)
         return self.waiter
 
     # ---- asyncio callbacks -------------------------------------------------------------
@@ -111,9 +152,15 @@ class _Http11Protocol(asyncio.Protocol):
         if not self.received and self.timing is not None:
             self.timing.marks[FIRST_BYTE] = perf_counter_ns()
         self.received += len(data)
-        self.buffer += data
         try:
-            done = self._parse()
+            if self.head_request or self.llhttp is None:
+                if self.mode == 0 and not self.buffer:
+                    done = self._parse_fresh(data)
+                else:
+                    self.buffer += data
+                    done = self._parse()
+            else:
+                done = self._feed_llhttp(data)
             if not done and self.received > MAX_BODY_BYTES + _MAX_HEAD:
                 raise _too_large()
         except _ProtocolError as exc:
@@ -138,7 +185,8 @@ class _Http11Protocol(asyncio.Protocol):
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             if self.mode == 3:
-                self.body = bytes(self.buffer)
+                self.body = b"".join(self.chunks) if self.chunks else bytes(self.buffer)
+                self.chunks = []
                 self.buffer.clear()
                 self.mode = 4
             waiter.set_result(None)
@@ -156,6 +204,113 @@ class _Http11Protocol(asyncio.Protocol):
             drain.set_result(None)
 
     # ---- parsing -----------------------------------------------------------------------
+    # ---- llhttp (httptools): the common path ---------------------------------------------
+    def _feed_llhttp(self, data: bytes) -> bool:
+        """Feed llhttp; True once the response is complete.
+
+        A head llhttp refuses is parsed again by the hand parser, which either names the
+        problem or accepts what RFC 9112 lets a client accept (identical duplicate
+        Content-Length headers, which llhttp refuses and Go's client, so k6, accepts).
+        """
+        parser = self.llhttp
+        assert parser is not None
+        if self.mode == 0:
+            self.head_parts.append(data)
+        try:
+            parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self.mode, self.keep_alive = 4, False  # 101: the connection is not HTTP any more
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, ResponseTooLarge | _ProtocolError):
+                raise exc.__context__ from None
+            raise _ProtocolError(str(exc)) from None
+        except httptools.HttpParserError as exc:
+            self.llhttp = None  # its state is spent; the next response gets a new one
+            if self.mode == 4:  # junk after a complete response: keep it, drop the connection
+                self.keep_alive = False
+                return True
+            if self.mode != 0:
+                raise _ProtocolError(str(exc)) from None
+            self.mode, self.headers, self.interim = 0, [], False
+            self.buffer += b"".join(self.head_parts)
+            return self._parse()
+        if self.mode == 0 and self.received > _MAX_HEAD:
+            raise _ProtocolError("response head larger than 64 KiB")
+        return self.mode == 4
+
+    def on_status(self, reason: bytes) -> None:
+        """llhttp: the status line's reason phrase."""
+        self.reason = reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """llhttp: one header field."""
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        """llhttp: the head is complete; decide how the body ends."""
+        parser = self.llhttp
+        assert parser is not None
+        status = parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self.interim = True  # 100 Continue and the like: the real response follows
+            return
+        self.status = status
+        framed = False
+        head_size = len(self.reason) + 17
+        for name, value in self.headers:
+            head_size += len(name) + len(value) + 4
+            if len(name) in _FRAMING_NAME_LENGTHS:
+                lower = name.lower()
+                if lower == b"content-length":
+                    framed = True
+                    if int(value) > MAX_BODY_BYTES:
+                        raise _too_large()
+                elif lower == b"transfer-encoding":
+                    framed = True
+        if head_size > _MAX_HEAD:
+            raise _ProtocolError("response head larger than 64 KiB")
+        self.head_parts = []
+        # 3: the body ends when the server closes (connection_lost finishes it)
+        self.mode = 1 if framed or status in _NO_BODY_STATUSES else 3
+
+    def on_body(self, body: bytes) -> None:
+        """llhttp: a piece of the body."""
+        self.body_size += len(body)
+        if self.body_size > MAX_BODY_BYTES:
+            raise _too_large()
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        """llhttp: the response is complete."""
+        if self.interim:
+            self.interim, self.headers, self.reason = False, [], b""
+            return
+        chunks = self.chunks
+        self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self.chunks = []
+        parser = self.llhttp
+        self.keep_alive = self.mode != 3 and parser is not None and parser.should_keep_alive()
+        self.mode = 4
+
+    # ---- the hand parser: HEAD responses, and the heads llhttp refuses ------------------
+    def _parse_fresh(self, data: bytes) -> bool:
+        """`_parse` for a response whose first bytes are `data`: the common case of a whole
+        response in one read is parsed without copying it through the buffer."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0 or end > _MAX_HEAD:
+            self.buffer += data
+            return self._parse()
+        head = data[:end]
+        _check_line_endings(head)
+        self._parse_head(head)
+        start = end + 4
+        if self.mode == 1 and len(data) - start == self.remaining:
+            self.body = data[start:]
+            self.mode = 4
+            return True
+        self.buffer += data[start:]
+        return self._parse()
+
     def _parse(self) -> bool:
         buffer = self.buffer
         while self.mode == 0:
@@ -169,9 +324,7 @@ class _Http11Protocol(asyncio.Protocol):
             if end > _MAX_HEAD:
                 raise _ProtocolError("response head larger than 64 KiB")
             head = bytes(buffer[:end])
-            crlf = head.count(b"\r\n")
-            if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
-                raise _ProtocolError("bare LF or CR line ending in the response head")
+            _check_line_endings(head)
             self._parse_head(head)
             del buffer[: end + 4]
         if self.mode == 1:
@@ -188,29 +341,25 @@ class _Http11Protocol(asyncio.Protocol):
         return True
 
     def _parse_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ", 2)
+        line_end = head.find(b"\r\n")
+        status_line = head if line_end < 0 else head[:line_end]
+        parts = status_line.split(b" ", 2)
         if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise _ProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+            raise _ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         try:
             status = int(parts[1])
         except ValueError:
             raise _ProtocolError(f"bad status code {parts[1][:10]!r}") from None
         if 100 <= status < 200 and status != 101:
             return  # an interim response (100 Continue): the real one follows
-        headers: list[tuple[bytes, bytes]] = []
+        headers = [] if line_end < 0 else _fields(head[line_end + 2 :])
         length = -1
         chunked = False
         transfer_encoded = False
         keep_alive = parts[0] != b"HTTP/1.0"
-        for line in lines[1:]:
-            if line[:1] in (b" ", b"\t"):
-                raise _ProtocolError(f"obsolete line folding in the header line {line[:80]!r}")
-            name, colon, value = line.partition(b":")
-            if not colon or not name or name.rstrip() != name:
-                raise _ProtocolError(f"malformed header line {line[:80]!r}")
-            value = value.strip()
-            headers.append((name, value))
+        for name, value in headers:
+            if len(name) not in _FRAMING_NAME_LENGTHS:
+                continue
             lower = name.lower()
             if lower == b"content-length":
                 if not value.isdigit():
@@ -287,9 +436,7 @@ class _Http11Protocol(asyncio.Protocol):
 class Http11Connection:
     """A single keep-alive connection to one origin, reopened when the server closes it."""
 
-    def __init__(
-        self, scheme: str, host: str, port: int, ssl_context: ssl.SSLContext | None
-    ) -> None:
+    def __init__(self, scheme: str, host: str, port: int, ssl_context: TlsSource) -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -309,7 +456,7 @@ class Http11Connection:
             raise httpx.ConnectError(str(exc)) from exc
         timing.marks[CONNECT_END] = perf_counter_ns()
         if self.scheme == "https":
-            context = self.ssl_context or ssl.create_default_context()
+            context = context_of(self.ssl_context)
             timing.marks[TLS_START] = perf_counter_ns()
             try:
                 tls = await asyncio.wait_for(
@@ -347,24 +494,16 @@ class Http11Connection:
         protocol = self._protocol
         if protocol is None or protocol.lost:
             protocol = await self._connect(timing, connect_timeout)
-        return await self._exchange(protocol, method, head, body, timing, read_timeout)
-
-    async def _exchange(
-        self,
-        protocol: _Http11Protocol,
-        method: str,
-        head: bytes,
-        body: bytes,
-        timing: RequestTiming,
-        read_timeout: float | None,
-    ) -> RawResponse:
         waiter = protocol.begin(timing, method == "HEAD")
         transport = protocol.transport
         assert transport is not None
         loop = asyncio.get_running_loop()
-        timer = None
         if read_timeout is not None:
-            timer = loop.call_later(read_timeout, _expire, protocol)
+            protocol.deadline = deadline = loop.time() + read_timeout
+            if protocol.timer is None:  # one timer per connection, moved on lazily
+                protocol.timer = loop.call_at(deadline, _check_deadline, protocol, loop)
+        else:
+            protocol.deadline = math.inf
         try:
             timing.marks[SEND_START] = perf_counter_ns()
             if body:
@@ -384,8 +523,6 @@ class Http11Connection:
             self.close()
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
             protocol.waiter = None
         if protocol.error is not None:
             self.close()
@@ -415,8 +552,29 @@ class Http11Connection:
         """Close the connection (a later request reconnects)."""
         protocol = self._protocol
         self._protocol = None
-        if protocol is not None and protocol.transport is not None:
-            protocol.transport.close()
+        if protocol is not None:
+            if protocol.timer is not None:
+                protocol.timer.cancel()
+                protocol.timer = None
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+
+def _check_deadline(protocol: _Http11Protocol, loop: asyncio.AbstractEventLoop) -> None:
+    """The connection's timer: fail the request in flight if its deadline has passed, or
+    come back at its deadline; an idle connection's timer lapses until the next request.
+
+    One timer per connection instead of one per request: a request only moves the deadline,
+    which saved a timer's creation and cancellation on every request (docs/performance.md).
+    """
+    protocol.timer = None
+    active = [f for f in (protocol.waiter, protocol.drain) if f is not None and not f.done()]
+    if not active:
+        return
+    if loop.time() >= protocol.deadline:
+        _expire(protocol)
+    else:
+        protocol.timer = loop.call_at(protocol.deadline, _check_deadline, protocol, loop)
 
 
 def _expire(protocol: _Http11Protocol) -> None:

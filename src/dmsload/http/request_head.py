@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -34,11 +34,11 @@ class Origin:
     host: str
     port: int
     host_header: bytes
+    key: tuple[str, str, int] = field(init=False, compare=False)
+    """(scheme, host, port): the key of this origin's connection."""
 
-    @property
-    def key(self) -> tuple[str, str, int]:
-        """The key of this origin's connection."""
-        return (self.scheme, self.host, self.port)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", (self.scheme, self.host, self.port))
 
 
 def origin_of(url: httpx.URL) -> Origin:

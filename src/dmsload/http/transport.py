@@ -7,13 +7,12 @@ Each VU owns one. It speaks httpx's `Request`/`Response` models, so httpx's API 
 
 from __future__ import annotations
 
-import ssl
-
 import httpx
 
 from dmsload.http.connection import Http11Connection, RawResponse
 from dmsload.http.request_head import Origin, origin_of
 from dmsload.http.timing import RequestTiming
+from dmsload.http.tls import TlsSource
 
 TIMING_EXTENSION = "dmsload.timing"
 """Request extension holding the RequestTiming the connection fills in."""
@@ -33,7 +32,7 @@ def request_head(request: httpx.Request) -> bytes:
 class VUTransport(httpx.AsyncBaseTransport):
     """Keep-alive HTTP/1.1 to each origin a VU talks to, one connection per origin."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(self, ssl_context: TlsSource = None) -> None:
         self._ssl_context = ssl_context
         self._connections: dict[tuple[str, str, int], Http11Connection] = {}
 

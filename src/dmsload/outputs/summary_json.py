@@ -221,4 +221,3 @@ def load_summary(path: Path) -> LoadedSummary:
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SummaryFileError(f"{path}: metrics: malformed series ({exc})") from None
     return LoadedSummary(path=path, document=document, registry=registry)
-

@@ -230,7 +230,6 @@ def sandbox(
         )
         raise typer.Exit(2)
     try:
-        import httptools  # noqa: F401
         import jsonschema  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:

@@ -183,14 +183,18 @@ def test_chunked_bodies_interim_responses_and_split_packets(serve: Any) -> None:
         conn.sendall(_reply("304 Not Modified", ["ETag: x"]))
         conn.read_request()
         conn.sendall(_reply("200 OK", ["Content-Length: 100"]))  # HEAD: no body follows
+        conn.read_request()  # the parser is not misled by the HEAD's Content-Length
+        conn.sendall(_reply("200 OK", ["Content-Length: 5"], b"after"))
 
     server = serve(handler)
     url = f"http://127.0.0.1:{server.port}/"
     got = _requests(
-        _client(), [("GET", url, {}), ("DELETE", url, {}), ("GET", url, {}), ("HEAD", url, {})]
+        _client(),
+        [(method, url, {}) for method in ("GET", "DELETE", "GET", "HEAD", "GET")],
     )
     assert got[0].content == b"Wikipedia in\r\n\r\nchunks."
-    assert [r.status for r in got] == [200, 204, 304, 200]
+    assert [r.status for r in got] == [200, 204, 304, 200, 200]
+    assert got[3].content == b"" and got[4].content == b"after"
     assert got[2].headers["etag"] == "x"
     assert server.connections == 1
 
@@ -268,6 +272,40 @@ def test_timeouts_refusals_and_garbage_become_failed_requests(serve: Any) -> Non
         "invalid URL",
     ]
     assert all(r.status == 0 and not r.expected for r in got)
+
+
+def test_each_request_gets_its_own_timeout_on_a_reused_connection(serve: Any) -> None:
+    """The connection keeps one timer and moves its deadline: a request sent after an idle
+    spell times out a full timeout after it was sent, not at an earlier request's deadline,
+    and a timer that fires on an idle connection leaves it usable."""
+
+    def handler(conn: Any) -> None:
+        conn.read_request()
+        conn.sendall(_reply("200 OK", ["Content-Length: 2"], b"ok"))  # at once
+        conn.read_request()
+        conn.sendall(_reply("200 OK", ["Content-Length: 2"], b"ok"))  # after an idle spell
+        conn.read_request()
+        time.sleep(1.5)  # never in time
+
+    server = serve(handler)
+    url = f"http://127.0.0.1:{server.port}/"
+    client = _client(timeout_s=0.4)
+
+    async def go() -> tuple[list[HttpResponse], float]:
+        first = await client.request("GET", url)
+        await anyio.sleep(0.6)  # longer than the timeout: the timer fires while idle
+        second = await client.request("GET", url)
+        await anyio.sleep(0.25)  # the third is sent 0.25 s into the second's window
+        started = time.monotonic()
+        third = await client.request("GET", url)
+        took = time.monotonic() - started
+        await client.aclose()
+        return [first, second, third], took
+
+    got, took = anyio.run(go)
+    assert [(r.status, r.error) for r in got] == [(200, None), (200, None), (0, "request timeout")]
+    assert server.connections == 1
+    assert 0.38 < took < 1.2, took
 
 
 def test_the_transport_serves_httpx_async_client(serve: Any) -> None:

@@ -34,6 +34,23 @@ def test_record_many_matches_record_value_bucket_for_bucket() -> None:
         assert ours.get_value_at_percentile(pct) == theirs.get_value_at_percentile(pct)
 
 
+def test_record_many_of_repeated_values_matches_record_value() -> None:
+    """Latency batches repeat values (and keep-alive connect times are all 0): each distinct
+    value is placed once with its count, bucket for bucket as one at a time."""
+    rng = random.Random(3)
+    values = [0] * 700 + [rng.choice([1, 17, 250, 251, 4096, 80_000]) for _ in range(3000)]
+    values += [rng.randint(0, 3000) for _ in range(1000)] + [HDR_HIGHEST_US * 3] * 4
+    rng.shuffle(values)
+    ours, theirs = new_histogram(), new_histogram()
+    assert record_many(ours, values[:2000]) + record_many(ours, values[2000:]) == 4
+    for value in values:
+        assert theirs.record_value(min(value, HDR_HIGHEST_US))
+    assert list(ours.counts) == list(theirs.counts)
+    assert ours.total_count == theirs.total_count == len(values)
+    assert ours.get_min_value() == theirs.get_min_value() == 0
+    assert ours.get_max_value() == theirs.get_max_value()
+
+
 def test_values_above_the_range_are_clamped_and_counted() -> None:
     hist = new_histogram()
     assert record_many(hist, [HDR_HIGHEST_US * 2, 5]) == 1
