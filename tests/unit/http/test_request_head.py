@@ -68,9 +68,10 @@ def test_origins_share_one_key_and_the_host_header() -> None:
 
 def test_params_merge_into_the_query() -> None:
     origin, target = TargetParser().split("http://h.example/x?a=1", {"b": 2, "c": "d e"})
-    assert target == httpx.URL("http://h.example/x?a=1").copy_merge_params(
-        {"b": 2, "c": "d e"}
-    ).raw_path
+    assert (
+        target
+        == httpx.URL("http://h.example/x?a=1").copy_merge_params({"b": 2, "c": "d e"}).raw_path
+    )
     assert origin.host_header == b"h.example"
 
 
