@@ -2,7 +2,8 @@
 """Memory over a long run: dmsload's RSS through 30 minutes of mixed-crud at 1,000 iterations/s.
 
 dmsload runs profiles/mixed-crud.toml's scenario (constant-arrival-rate, C/R/U/D/Q
-20/40/20/5/15 on students, 100 pre-allocated VUs, at most 200) against a fresh
+20/40/20/5/15 on students, at most 200 VUs, all 200 allocated before the start so that VUs
+added after a dropped iteration do not count as growth) against a fresh
 `dmsload sandbox --latency MS` on loopback, for --minutes. It is the workload that exercises
 what grows in real use: documents each VU keeps to read, update and delete, URLs with ids,
 per-request tags, error texts. The RSS of the dmsload process is read from /proc every
@@ -52,12 +53,13 @@ def rss_mb(pid: int) -> float | None:
 
 
 def profile(rate: int, seconds: int) -> str:
-    """profiles/mixed-crud.toml's scenario at `rate` for `seconds`, with no thresholds."""
+    """profiles/mixed-crud.toml's scenario at `rate` for `seconds`, its 200 VUs allocated at
+    the start, with no thresholds."""
     return (
         "[scenarios.mixed_crud]\n"
         'executor = "constant-arrival-rate"\n'
         f'rate = {rate}\ntime_unit = "1s"\nduration = "{seconds}s"\n'
-        "pre_allocated_vus = 100\nmax_vus = 200\n"
+        "pre_allocated_vus = 200\nmax_vus = 200\n"
         'workload = "mixed-crud"\n'
         'options = { resource = "students", weights = '
         "{ create = 20, read = 40, update = 20, delete = 5, query = 15 } }\n"

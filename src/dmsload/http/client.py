@@ -250,7 +250,7 @@ class HttpClient:
         parsed = self._urls.get(url)
         if parsed is None:
             parsed = httpx.URL(url)
-            if len(self._urls) < 4096:
+            if len(self._urls) < 16:  # URLs with ids are one-off: 4,096 per VU grew RSS
                 self._urls[url] = parsed
         return parsed
 

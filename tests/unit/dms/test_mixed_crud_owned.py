@@ -1,4 +1,4 @@
-"""mixed-crud's working set: a VU keeps its most recent documents, at most MAX_OWNED."""
+"""mixed-crud's working set: the VUs keep MAX_OWNED documents together, each its most recent."""
 
 from __future__ import annotations
 
@@ -16,22 +16,29 @@ class _Offline(MixedCrudWorkload):
     def __init__(self) -> None:
         self.made = 0
         self.resource = "students"
+        self._owned_total = 0
 
     async def create_entity(self, vu: Any, endpoint: str, **_: Any) -> Created | None:
         self.made += 1
         return Created(endpoint, f"id-{self.made}", {"studentUniqueId": f"S-{self.made}"})
 
 
-def test_a_vu_keeps_only_its_most_recent_documents() -> None:
+def test_the_vus_keep_the_scenario_s_budget_each_dropping_its_oldest() -> None:
     workload = _Offline()
-    owned: list[Created] = []
-    total = MAX_OWNED + 50
+    first: list[Created] = []
+    second: list[Created] = []
 
-    async def create_all() -> None:
-        for _ in range(total):
+    async def create(owned: list[Created], times: int) -> None:
+        for _ in range(times):
             assert await workload._create(None, owned)  # type: ignore[arg-type]
 
-    anyio.run(create_all)
-    assert len(owned) == MAX_OWNED
-    assert [entity.doc_id for entity in owned[:2]] == ["id-51", "id-52"]  # oldest dropped first
-    assert owned[-1].doc_id == f"id-{total}"
+    anyio.run(create, first, MAX_OWNED - 10)
+    anyio.run(create, second, 60)
+    # 10 fit in the budget; past it, the VU that creates lets its own oldest go
+    assert len(first) == MAX_OWNED - 10 and len(second) == 10
+    assert [entity.doc_id for entity in second[:1]] == [f"id-{MAX_OWNED + 41}"]
+    assert second[-1].doc_id == f"id-{MAX_OWNED + 50}"
+    anyio.run(create, first, 5)
+    assert len(first) == MAX_OWNED - 10
+    assert first[0].doc_id == "id-6" and first[-1].doc_id == f"id-{MAX_OWNED + 55}"
+    assert workload._owned_total == MAX_OWNED == len(first) + len(second)
