@@ -14,7 +14,7 @@ export const options = arrivalOptions('mixed_crud');
 const operations = new Counter('mixed_crud_operations');
 const queryResponseTime = new Trend('query_response_time', true);
 const WEIGHTS = [['create', 20], ['read', 40], ['update', 20], ['delete', 5], ['query', 15]];
-// dmsload's VUs keep 5,000 documents together; k6 VUs share nothing: each keeps its 200 latest
+// dmsload's VUs keep 2,000 documents together; k6 VUs share nothing: each keeps its 200 latest
 const MAX_OWNED = 200;
 const FIRST = ['Ava', 'Liam', 'Noah', 'Emma', 'Mia', 'Lucas', 'Sofia', 'Mateo', 'Amara', 'Kenji',
   'Priya', 'Omar', 'Chloe', 'Diego', 'Hana', 'Isaac', 'Leila', 'Marco', 'Nia', 'Theo'];
