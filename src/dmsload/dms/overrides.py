@@ -74,7 +74,10 @@ class Overrides:
         return bool(self.by_resource)
 
     def apply(self, endpoint: str, document: Mapping[str, Any]) -> dict[str, Any]:
-        """The document with its resource's overrides applied (itself when it has none)."""
+        """The document with its resource's overrides applied (a copy of itself when it has
+        none)."""
+        if not self._lower:
+            return dict(document)
         found = self._lower.get(endpoint.lower().split("/")[-1])
         return found.apply(document) if found is not None else dict(document)
 

@@ -23,7 +23,12 @@ segments, which httpx removes, are refused separately)."""
 _PLAIN_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9\-._~:\[\]]+")
 """scheme://host[:port] with nothing that could hide a path, query or user info."""
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-_MAX_CACHED = 4096
+_MAX_CACHED = 256
+"""Origins and header blocks kept per client (a run has a handful of each)."""
+_MAX_CACHED_URLS = 16
+"""Whole URLs kept per client: a fixed URL is split once, while the DMS workloads' URLs with
+ids are used once each, and 4,096 of them per VU grew the client's memory by a fifth in a
+30-minute run (docs/performance.md); a new plain URL costs a dict lookup and a regex."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +77,8 @@ class TargetParser:
         if cached is not None:
             return cached
         split = self._fast(url) or self._slow(url, None)
-        if len(self._urls) >= _MAX_CACHED:
-            self._urls.clear()  # per-request URLs (ids) would otherwise grow it forever
+        if len(self._urls) >= _MAX_CACHED_URLS:
+            self._urls.clear()
         self._urls[url] = split
         return split
 

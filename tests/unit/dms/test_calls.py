@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dmsload.dms.calls import retry_after_seconds
+import httpx
+
+from dmsload.dms.calls import query_url, retry_after_seconds
 from dmsload.engine.runner import ExitCode
 from dmsload.suite import ProfileOutcome, overview_lines, overview_markdown, worst
 
@@ -51,3 +53,19 @@ def test_overview_markdown_is_a_table_with_escaped_cells() -> None:
     assert lines[2] == (
         "| base\\|line | passed | 100 | 50.0 | 0.00% | 1.50 | 100.00% | 0/0 passed |"
     )
+
+
+def test_query_url_encodes_parameters_as_httpx_params_does() -> None:
+    base = "http://127.0.0.1:8080/data/ed-fi/students"
+    cases: list[dict[str, str | int | bool]] = [
+        {"studentUniqueId": "S-1a2b3c4d-0-12-7"},
+        {"limit": 25, "offset": 0, "totalCount": True},
+        {"totalCount": False},
+        {"name": "a b&c=d/e?f#g+h%20i", "city": "Zürich ñ 東京"},
+        {"q": "", "x": "~-._*'()!"},
+    ]
+    for params in cases:
+        expected = str(httpx.URL(base).copy_merge_params(params))
+        assert query_url(base, params) == expected
+        # and the client's parse of the string gives the same request target
+        assert httpx.URL(query_url(base, params)).raw_path == httpx.URL(expected).raw_path

@@ -88,7 +88,7 @@ class DmsOptions(BaseModel):
     """Draw parent schools from `setup --seed-schools N` (ids 100000..); 0: each VU creates one."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Created:
     """A document this VU created, with the parents created just for it (deleted with it)."""
 
@@ -225,6 +225,12 @@ class DmsWorkload(BaseWorkload, ABC):
         """POST one new document (the profile's overrides applied); its id, or None if it was
         not created (already recorded)."""
         document = self._connector.overrides.apply(endpoint, document)
+        return await self._post_new(vu, endpoint, document, http)
+
+    async def _post_new(
+        self, vu: VU, endpoint: str, document: Document, http: HttpClient | None
+    ) -> str | None:
+        """POST one new document as it is (overrides already applied); its id, or None."""
         response = await self.calls.send(
             vu, "POST", endpoint, Operation.CREATE, expect=CREATED, body=document, http=http
         )
@@ -245,7 +251,7 @@ class DmsWorkload(BaseWorkload, ABC):
         school_id = vu.state.get(_SCHOOL)
         if school_id is None:
             document = self._connector.overrides.apply(SCHOOLS, self.data(vu).school())
-            if await self.create(vu, SCHOOLS, document, http) is None:
+            if await self._post_new(vu, SCHOOLS, document, http) is None:
                 return None
             school_id = vu.state[_SCHOOL] = document["schoolId"]
         assert isinstance(school_id, int)
@@ -287,7 +293,7 @@ class DmsWorkload(BaseWorkload, ABC):
         else:
             document = data.staff()
         document = self._connector.overrides.apply(endpoint, document)
-        doc_id = await self.create(vu, endpoint, document, http)
+        doc_id = await self._post_new(vu, endpoint, document, http)
         if doc_id is None:
             return None
         return Created(endpoint, doc_id, document, parents)
@@ -327,7 +333,7 @@ class DmsWorkload(BaseWorkload, ABC):
         document = build(factory, resource, self.data(vu), pool, local)
         name = endpoint_of(resource)
         document = self._connector.overrides.apply(name, document)
-        doc_id = await self.create(vu, name, document, http)
+        doc_id = await self._post_new(vu, name, document, http)
         if doc_id is None:
             return None
         return Created(name, doc_id, document, fresh, resource)
