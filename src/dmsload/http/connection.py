@@ -148,6 +148,8 @@ class _Http11Protocol(asyncio.Protocol):
         waiter = self.waiter
         if waiter is None or waiter.done():
             self.buffer += data  # unsolicited; discarded by the next begin()
+            if len(self.buffer) > _MAX_HEAD and self.transport is not None:
+                self.transport.close()  # not a response to anything: stop reading it
             return
         if not self.received and self.timing is not None:
             self.timing.marks[FIRST_BYTE] = perf_counter_ns()
@@ -173,6 +175,8 @@ class _Http11Protocol(asyncio.Protocol):
             self.keep_alive = False
             self.buffer.clear()
             self.chunks = []
+            if self.transport is not None:  # read no more of it (a 100 MB body goes on coming)
+                self.transport.close()
         if done:
             waiter.set_result(None)
 
