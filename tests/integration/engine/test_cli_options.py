@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 PROFILE = """
 name = "cli-options"
 [scenarios.s]
@@ -108,6 +110,7 @@ def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
     assert len(errors) == 1 and str(target) in errors[0]
 
 
+@pytest.mark.serial
 def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
     path = _profile(tmp_path)
     before = echo.stats()["requests"]

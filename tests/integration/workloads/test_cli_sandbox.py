@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from .conftest import PROFILES
 
 HERE = Path(__file__).resolve().parent
@@ -164,6 +166,7 @@ def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.serial
 def test_sigterm_while_the_sandbox_starts_exits_105_and_stops_it() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", "profiles/smoke.toml", "--sandbox", "-q"],
@@ -181,6 +184,7 @@ def test_sigterm_while_the_sandbox_starts_exits_105_and_stops_it() -> None:
     _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)
 
 
+@pytest.mark.serial
 def test_sigterm_between_suite_profiles_writes_the_index_and_exits_105(tmp_path: Path) -> None:
     results = tmp_path / "results"
     process = subprocess.Popen(
