@@ -30,6 +30,9 @@ from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 DMSLOAD = str(Path(sys.executable).parent / "dmsload")
 
+# The last test checks what the others scanned: under xdist, one worker runs them all, in order.
+pytestmark = pytest.mark.xdist_group("secretscan")
+
 
 def _secret(label: str) -> str:
     return f"{label}-{secrets.token_hex(12)}"

@@ -27,6 +27,7 @@ def _dmsload(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.serial
 def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None:
     export = tmp_path / "summary.json"
     done = _dmsload(
@@ -53,6 +54,7 @@ def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None
     assert judged and not any(judged)  # k6 polarity: true would mean failed
 
 
+@pytest.mark.serial
 def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = _dmsload(
