@@ -30,8 +30,8 @@ from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 DMSLOAD = str(Path(sys.executable).parent / "dmsload")
 
-# The last test checks what the others scanned: under xdist, one worker runs them all, in order.
-pytestmark = pytest.mark.xdist_group("secretscan")
+# The last test checks what the others scanned: under xdist, tests/conftest.py (SHARED_STATE)
+# has one worker run them all, in order.
 
 
 def _secret(label: str) -> str:
