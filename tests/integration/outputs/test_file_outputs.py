@@ -268,6 +268,7 @@ def test_summary_json_rebuilds_every_figure_and_holds_the_timeline(
     ]
 
 
+@pytest.mark.serial  # 200/s for 3 s: the VUs must keep pace
 def test_a_disk_slower_than_the_run_loses_samples_not_requests(echo: Any, tmp_path: Path) -> None:
     fifo = tmp_path / "slow.ndjson"
     os.mkfifo(fifo)
