@@ -145,6 +145,7 @@ def test_ramping_vus_reaches_each_stage_target(echo: Any) -> None:
     assert result.exit_code == ExitCode.OK
 
 
+@pytest.mark.serial
 def test_ramping_arrival_rate_follows_the_area(echo: Any) -> None:
     echo.reset()
     result = _run(
