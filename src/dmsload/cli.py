@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 
 from dmsload import __version__, signals
-from dmsload.capacity.command import capacity as capacity_command
-from dmsload.cli_errors import OneLineErrorsGroup
+from dmsload.cli_lazy import LazyCommand, LazyCommandsGroup
 from dmsload.cli_options import (
     AuthStyleOpt,
     CredentialsFileOpt,
@@ -46,7 +45,6 @@ from dmsload.cli_options import (
     with_request_timeout,
     writable_or_exit,
 )
-from dmsload.compare.command import compare as compare_command
 from dmsload.dms.data import DataError, RunData
 from dmsload.dms.embedded_sandbox import SandboxStartError
 from dmsload.dms.sandbox_target import (
@@ -54,17 +52,12 @@ from dmsload.dms.sandbox_target import (
     SandboxTarget,
     running_sandbox_target,
 )
-from dmsload.dms.setup_command import setup_command
 from dmsload.engine.runner import ExitCode, RunOptions, RunResult, run_profile
 from dmsload.engine.segments import SegmentChoice
 from dmsload.engine.workers import run_workers
-from dmsload.merge.command import merge as merge_command
 from dmsload.plan import render_plan
 from dmsload.profile import Profile
-from dmsload.rendezvous.command import rendezvous as rendezvous_command
-from dmsload.report.command import report as report_command
 from dmsload.run_report import ReportOptions, report_run
-from dmsload.sandbox.command import sandbox as sandbox_command
 from dmsload.scale_options import (
     SegmentOpt,
     SegmentSequenceOpt,
@@ -74,11 +67,27 @@ from dmsload.scale_options import (
     start_at_or_exit,
     workers_or_exit,
 )
-from dmsload.suite_command import suite as suite_command
+
+
+class DmsloadGroup(LazyCommandsGroup):
+    """`dmsload`: `validate` and `run` (defined here), then the subcommands of other modules,
+    each imported only when used (a `dmsload run` starts without loading `capacity`)."""
+
+    lazy_commands = (
+        LazyCommand("sandbox", "dmsload.sandbox.command", "sandbox"),
+        LazyCommand("setup", "dmsload.dms.setup_command", "setup_command"),
+        LazyCommand("suite", "dmsload.suite_command", "suite"),
+        LazyCommand("capacity", "dmsload.capacity.command", "capacity"),
+        LazyCommand("report", "dmsload.report.command", "report"),
+        LazyCommand("compare", "dmsload.compare.command", "compare"),
+        LazyCommand("merge", "dmsload.merge.command", "merge"),
+        LazyCommand("rendezvous", "dmsload.rendezvous.command", "rendezvous"),
+    )
+
 
 app = typer.Typer(
     name="dmsload",
-    cls=OneLineErrorsGroup,
+    cls=DmsloadGroup,
     help="Load tests for the Ed-Fi Data Management Service, with k6's executors and thresholds.",
     no_args_is_help=True,
     add_completion=False,
@@ -345,14 +354,6 @@ def _run_on_sandbox(
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
 
 
-app.command(name="sandbox")(sandbox_command)
-app.command(name="setup")(setup_command)
-app.command(name="suite")(suite_command)
-app.command(name="capacity")(capacity_command)
-app.command(name="report")(report_command)
-app.command(name="compare")(compare_command)
-app.command(name="merge")(merge_command)
-app.command(name="rendezvous")(rendezvous_command)
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ def _ok(h: Handler) -> None:
     h.reply(200, b"ok")
 
 
+@pytest.mark.serial
 def test_target_down_mid_run_and_back_5_s_later(fake_server: Start, tmp_path: Path) -> None:
     first = fake_server(_ok)
     port = first.server_address[1]
@@ -88,6 +89,7 @@ def test_a_connection_reset_mid_body_is_one_failed_request(
     assert count(result, error="read error") == 20
 
 
+@pytest.mark.serial
 def test_responses_slower_than_the_timeout(fake_server: Start, tmp_path: Path) -> None:
     def slow(h: Handler) -> None:
         time.sleep(1.5)
@@ -103,6 +105,7 @@ def test_responses_slower_than_the_timeout(fake_server: Start, tmp_path: Path) -
     assert trend_max_ms(result, "http_req_duration") < 300 + 250  # no VU blocked longer
 
 
+@pytest.mark.serial
 def test_a_stall_under_constant_arrival_rate_shows_in_intended_latency_and_drops(
     fake_server: Start, tmp_path: Path
 ) -> None:
@@ -199,6 +202,7 @@ workload = "upsert-same"
     assert count(result, "api_errors", status="429") == limited
 
 
+@pytest.mark.serial
 def test_token_endpoint_500_after_the_first_token_stops_the_run_with_exit_1(
     fake_server: Start, tmp_path: Path
 ) -> None:
@@ -233,6 +237,7 @@ options = { resource = "students", think_time = "100ms" }
     assert failed is not None and failed.rate_parts()[0] == 0
 
 
+@pytest.mark.serial
 def test_a_token_that_expires_mid_run_is_refreshed_with_no_failed_request(
     sandbox: SandboxHandle, settings: object, tmp_path: Path
 ) -> None:
@@ -375,6 +380,7 @@ def test_a_full_disk_under_out_counts_lost_samples_and_does_not_slow_requests(
     assert "could not be delivered" in said and "No space left on device" in said
 
 
+@pytest.mark.serial
 def test_a_stalled_disk_under_out_does_not_slow_the_requests(
     fake_server: Start, tmp_path: Path
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from dmsload.engine.runner import ExitCode
 from dmsload.sandbox.testing import SandboxHandle
 
@@ -73,6 +75,7 @@ def test_seeding_honours_retry_after_from_429(
     assert count(result, status="201", method="POST") == 61
 
 
+@pytest.mark.serial
 def test_seeding_that_keeps_failing_names_the_request_status_and_body(
     sandbox: SandboxHandle, settings: object, tmp_path: Path
 ) -> None:
@@ -137,6 +140,7 @@ def test_setup_that_keeps_failing_names_the_request_and_status(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.serial
 def test_connection_refused_at_start_exits_1_and_names_the_url(tmp_path: Path) -> None:
     import socket
 

@@ -19,6 +19,8 @@ from dmsload.sandbox.testing import SandboxHandle
 
 from .conftest import sandbox_env
 
+pytestmark = pytest.mark.serial  # signals, and counts of what a run sent before it
+
 PROFILE = """
 [scenarios.load]
 executor = "constant-vus"

@@ -7,6 +7,8 @@ import datetime
 import time
 from pathlib import Path
 
+import pytest
+
 from dmsload.dms.credentials import ClientCredentials, write_credentials
 from dmsload.sandbox.testing import SandboxHandle
 
@@ -82,6 +84,7 @@ def _refused_run(tmp_path: Path, sandbox: SandboxHandle, extra: dict[str, str]) 
     return done.stderr
 
 
+@pytest.mark.serial
 def test_a_refused_key_from_a_file_for_another_dms_says_so(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

@@ -30,6 +30,9 @@ from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
 DMSLOAD = str(Path(sys.executable).parent / "dmsload")
 
+# The last test checks what the others scanned: under xdist, tests/conftest.py (SHARED_STATE)
+# has one worker run them all, in order.
+
 
 def _secret(label: str) -> str:
     return f"{label}-{secrets.token_hex(12)}"

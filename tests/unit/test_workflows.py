@@ -4,7 +4,7 @@ exists with the options it uses, and the workflows parse."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ def _code(markdown: str) -> Iterator[str]:
 def _cli() -> Any:
     """The Typer app as its click group (Typer vendors click: typed loosely on purpose)."""
     group = typer.main.get_command(app)
-    assert isinstance(getattr(group, "commands", None), dict)
+    assert isinstance(getattr(group, "commands", None), Mapping)
     return group
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from dmsload.dms.embedded_sandbox import embedded_sandbox
 
+pytestmark = pytest.mark.serial  # a capacity search: the knee depends on the CPU it gets
+
 PROFILE = """
 name = "capacity-workers"
 [scenarios.health]

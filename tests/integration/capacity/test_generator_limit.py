@@ -23,6 +23,8 @@ from dmsload.profile import profile_from_mapping
 from dmsload.run_report import ReportOptions
 from dmsload.workloads.base import BaseWorkload, Workload, WorkloadContext, WorkloadSpec
 
+pytestmark = pytest.mark.serial  # a capacity search: the knee depends on the CPU it gets
+
 
 class _BurnOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -28,6 +28,8 @@ from dmsload.sandbox.testing import running_sandbox
 from dmsload.settings import ConnectionSettings, load_settings
 from dmsload.workloads import builtin_workloads
 
+pytestmark = pytest.mark.serial  # compares p95 and throughput of runs made here
+
 PROFILE = """
 name = "cmp"
 

@@ -16,6 +16,8 @@ import pytest
 from dmsload.dms.credentials import ClientCredentials, write_credentials
 from dmsload.sandbox.testing import SandboxHandle, running_sandbox
 
+pytestmark = pytest.mark.serial  # bounds on how long a failing run takes
+
 PROFILE = """
 [scenarios.one]
 executor = "shared-iterations"

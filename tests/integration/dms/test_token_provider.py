@@ -77,6 +77,7 @@ def test_rejected_token_is_refreshed_once_for_100_callers(sandbox: SandboxHandle
     assert sandbox.state.stats.count(TOKEN_ROUTE) == 1
 
 
+@pytest.mark.serial
 def test_short_lived_tokens_are_refreshed_before_they_expire() -> None:
     """2 s tokens: the margin is min(60 s, lifetime/4) = 0.5 s, so no request sees a 401."""
     statuses: list[int] = []
@@ -227,6 +228,7 @@ def test_new_key_401_is_retried_within_the_grace_saying_so_once(flaky_server: st
     assert notices == ["dmsload: the new key is not accepted yet (401); retrying for up to 30 s"]
 
 
+@pytest.mark.serial
 def test_without_a_grace_a_401_fails_at_once(flaky_server: str) -> None:
     """The default: a key that is not new (a wrong secret) is not retried for 30 s."""
     statuses: list[int] = []
@@ -343,6 +345,7 @@ def _scripted_token_server(plan: list[tuple[float, int]], lifetime_s: float) -> 
     return Handler
 
 
+@pytest.mark.serial
 def test_callers_keep_getting_the_valid_token_during_a_slow_refresh() -> None:
     """4 s tokens: the refresh starts at 3 s (lifetime/4 early), the token counts as expired
     at 3.6 s; the refresh takes 0.3 s, and meanwhile 10 callers never wait for it."""

@@ -6,9 +6,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 PROFILE = """
 name = "cli-options"
@@ -92,6 +93,7 @@ def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
     folder = tmp_path / "vanishes"
     folder.mkdir()
     target = folder / "summary.json"
+    before = echo.stats()["requests"]
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", str(path), "-q", "-e", f"TARGET={echo.url}",
          "-e", "DURATION=3s", "--summary-export", str(target)],
@@ -99,7 +101,7 @@ def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    time.sleep(1.5)  # the up-front check passed; the folder goes away during the run
+    echo.wait_for_requests(before)  # the up-front check passed; the folder goes away mid-run
     folder.rmdir()
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 1
@@ -108,6 +110,7 @@ def test_an_export_that_fails_after_the_run_exits_1_after_printing_the_summary(
     assert len(errors) == 1 and str(target) in errors[0]
 
 
+@pytest.mark.serial
 def test_sigterm_exits_105_with_the_summary(echo: Any, tmp_path: Path) -> None:
     path = _profile(tmp_path)
     before = echo.stats()["requests"]

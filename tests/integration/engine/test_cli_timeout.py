@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 PROFILE = """
 name = "timeout"
 request_timeout = "60s"
@@ -29,6 +31,7 @@ def _run(run_cli: Any, tmp_path: Path, url: str, *args: str) -> tuple[Any, dict[
     return done, metrics
 
 
+@pytest.mark.serial
 def test_timeout_overrides_the_profiles_request_timeout(
     run_cli: Any, slow_echo: Any, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def _count(result: RunResult, metric: str, **tags: str) -> float:
     return 0.0 if view is None else view.value("count", result.elapsed_s)
 
 
+@pytest.mark.serial
 def test_constant_arrival_rate_makes_200_iterations_in_4s(echo: Any) -> None:
     echo.reset()
     result = _run(
@@ -95,6 +96,7 @@ def test_per_vu_iterations_runs_each_vus_share(echo: Any) -> None:
     assert echo.stats()["requests"] == 100
 
 
+@pytest.mark.serial
 def test_ramping_vus_reaches_each_stage_target(echo: Any) -> None:
     doc = {
         "scenarios": {
@@ -143,6 +145,7 @@ def test_ramping_vus_reaches_each_stage_target(echo: Any) -> None:
     assert result.exit_code == ExitCode.OK
 
 
+@pytest.mark.serial
 def test_ramping_arrival_rate_follows_the_area(echo: Any) -> None:
     echo.reset()
     result = _run(
@@ -163,6 +166,7 @@ def test_ramping_arrival_rate_follows_the_area(echo: Any) -> None:
     assert echo.stats()["requests"] == 80
 
 
+@pytest.mark.serial
 def test_arrival_rate_drops_iterations_when_vus_run_out(slow_echo: Any) -> None:
     result = _run(
         {
@@ -185,6 +189,7 @@ def test_arrival_rate_drops_iterations_when_vus_run_out(slow_echo: Any) -> None:
     assert any("Insufficient VUs" in w for w in result.warnings)
 
 
+@pytest.mark.serial
 def test_p50_is_within_2ms_of_a_20ms_server(slow_echo: Any) -> None:
     result = _run(
         {
@@ -277,6 +282,7 @@ def test_failing_threshold_exits_99(run_cli: Any, echo: Any, tmp_path: Path) -> 
     )  # k6: true = failed
 
 
+@pytest.mark.serial
 def test_abort_on_fail_stops_early_with_99(run_cli: Any, echo: Any, tmp_path: Path) -> None:
     path = _write(
         tmp_path,
@@ -310,6 +316,7 @@ stages = [{ duration = "1s", target = 5 }, { duration = "1s", target = -1 }]
     assert done.code == 2
 
 
+@pytest.mark.serial
 def test_sigint_mid_run_exits_105_and_writes_the_export(echo: Any, tmp_path: Path) -> None:
     path = _write(tmp_path, _profile(echo.url + "/ok", 'http_reqs = ["count>0"]', duration="60s"))
     export = tmp_path / "summary.json"
@@ -330,6 +337,7 @@ def test_sigint_mid_run_exits_105_and_writes_the_export(echo: Any, tmp_path: Pat
     assert "interrupted" in stdout
 
 
+@pytest.mark.serial
 def test_second_sigint_stops_at_once(slow_echo: Any, tmp_path: Path) -> None:
     path = _write(
         tmp_path,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from dmsload.engine.runner import RunOptions, RunResult, run_profile
 from dmsload.profile import profile_from_mapping
 from dmsload.sandbox.testing import running_sandbox
@@ -41,6 +43,7 @@ def _scheduled(result: RunResult) -> float:
     return _count(result) + (0.0 if dropped is None else dropped.counter_total())
 
 
+@pytest.mark.serial
 def test_injected_errors_are_counted_the_same_on_both_sides() -> None:
     faults = {"error_rate": 0.3, "error_status": 503, "seed": 7}
     with running_sandbox(faults=faults) as sandbox:
@@ -54,6 +57,7 @@ def test_injected_errors_are_counted_the_same_on_both_sides() -> None:
     assert failed is not None and failed.rate_parts() == (sent, sent)
 
 
+@pytest.mark.serial
 def test_connection_resets_are_failed_requests_with_status_0() -> None:
     with running_sandbox(faults={"reset_rate": 0.2, "seed": 3}) as sandbox:
         result = _run(sandbox.base_url)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SEQUENCE = "0,1/4,2/4,3/4,1"
 PROFILE = """
 name = "segments"
@@ -35,6 +37,7 @@ def _count(document: dict[str, Any], metric: str) -> int:
     return int(document["metrics"][metric]["values"]["count"])
 
 
+@pytest.mark.serial  # an exact count of constant-arrival-rate iterations
 def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Path) -> None:
     profile = tmp_path / "profile.toml"
     profile.write_text(PROFILE)
@@ -69,6 +72,7 @@ def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Pa
         assert ended >= start_at + 0.9
 
 
+@pytest.mark.serial  # an exact count of constant-arrival-rate iterations
 def test_a_whole_run_has_no_segment(run_cli: Any, echo: Any, tmp_path: Path) -> None:
     profile = tmp_path / "profile.toml"
     profile.write_text(PROFILE)

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.serial  # worker processes: CPU-bound, elapsed-time bounds and signals
+
 REPO = Path(__file__).resolve().parents[3]
 
 PROFILE = """

@@ -239,6 +239,7 @@ def test_idle_closes_reconnect_but_dropped_requests_are_failures_never_replayed(
     assert server.connections == 2
 
 
+@pytest.mark.serial
 def test_timeouts_refusals_and_garbage_become_failed_requests(serve: Any) -> None:
     def silent(conn: Any) -> None:
         conn.read_request()

@@ -111,6 +111,7 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("reply", MALFORMED.values(), ids=MALFORMED.keys())
+@pytest.mark.serial
 def test_a_malformed_response_is_a_clear_failed_request(ask: object, reply: bytes) -> None:
     started = time.monotonic()
     response = ask(reply)  # type: ignore[operator]

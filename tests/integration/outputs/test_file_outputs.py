@@ -85,6 +85,7 @@ def _points(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("name", ["samples.ndjson", "samples.ndjson.gz"])
+@pytest.mark.serial
 def test_ndjson_at_1000_per_second_holds_every_sample_in_k6_shape(
     echo: Any, tmp_path: Path, name: str
 ) -> None:
@@ -229,6 +230,7 @@ def test_junit_validates_and_marks_failed_and_no_data_thresholds(echo: Any, tmp_
     assert 'name="status is 200"' in text and "50 of 50 failed" in text
 
 
+@pytest.mark.serial
 def test_summary_json_rebuilds_every_figure_and_holds_the_timeline(
     echo: Any, tmp_path: Path
 ) -> None:
@@ -266,6 +268,7 @@ def test_summary_json_rebuilds_every_figure_and_holds_the_timeline(
     ]
 
 
+@pytest.mark.serial  # 200/s for 3 s: the VUs must keep pace
 def test_a_disk_slower_than_the_run_loses_samples_not_requests(echo: Any, tmp_path: Path) -> None:
     fifo = tmp_path / "slow.ndjson"
     os.mkfifo(fifo)

@@ -741,6 +741,7 @@ def _expect_undelivered(result: RunResult, echo_requests: int) -> str:
     return text
 
 
+@pytest.mark.serial
 def test_a_database_that_is_down_costs_the_run_nothing(echo: Any) -> None:
     echo.reset()
     output = InfluxDbOutput.from_argument(f"http://127.0.0.1:{_free_port()}/db", {})
@@ -770,6 +771,7 @@ def test_a_wrong_token_is_counted_and_reported(receiver: Receiver, echo: Any) ->
     assert receiver.points == []
 
 
+@pytest.mark.serial
 def test_a_hanging_database_does_not_slow_the_run(
     receiver: Receiver, echo: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -24,6 +24,8 @@ from dmsload.workloads import builtin_workloads
 
 from .cdp import Page, find_chromium, launched
 
+pytestmark = pytest.mark.serial  # a capacity search: the knee depends on the CPU it gets
+
 PROFILE = """
 name = "capacity-report"
 [scenarios.health]

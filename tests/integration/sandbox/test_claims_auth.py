@@ -151,6 +151,7 @@ def test_s4_upload_takes_effect_after_dms_reload(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.json() == []
 
 
+@pytest.mark.serial
 def test_s4_claim_cache_expires() -> None:
     """§4.3/§12 without a reload, uploaded claims count once DMS's cached copy expires."""
     with (

@@ -46,6 +46,7 @@ def test_fault_fixed_latency(fresh: tuple[SandboxHandle, httpx.Client, dict[str,
     assert time.perf_counter() - started < 0.1
 
 
+@pytest.mark.serial
 def test_fault_lognormal_latency(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
     """latency_p50_ms/latency_p99_ms: a lognormal whose median is near p50."""
     sb, c, auth = fresh
@@ -108,6 +109,7 @@ def test_fault_connection_reset(fresh: tuple[SandboxHandle, httpx.Client, dict[s
     assert sb.state.stats.count("GET /data/ed-fi/students", "reset") == 1
 
 
+@pytest.mark.serial
 def test_fault_stall(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
     """stall_for_s every stall_every_s: requests in a stall wait until it ends."""
     sb, c, auth = fresh
@@ -229,6 +231,7 @@ def _dms_token(c: httpx.Client, key: str, secret: str) -> httpx.Response:
     )
 
 
+@pytest.mark.serial
 def test_fault_new_key_delay(fresh: tuple[SandboxHandle, httpx.Client, dict[str, str]]) -> None:
     """§4.2/§13: new_key_delay_s: a new application's key gets 401 at both token endpoints
     (the body an invalid client gets) until it is that old; preseeded keys are not delayed."""

@@ -47,6 +47,7 @@ def _token_status(sandbox: SandboxHandle, key: str, secret: str) -> int:
     return response.status_code
 
 
+@pytest.mark.serial
 def test_setup_waits_out_a_new_key_delay(tmp_path: Path) -> None:
     """With new_key_delay_s=2 the new key gets 401 at first; setup's step 6 retries the 401s
     (for up to 30 s) and succeeds once the key is 2 s old."""

@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from .conftest import PROFILES
 
 HERE = Path(__file__).resolve().parent
@@ -25,6 +27,7 @@ def _dmsload(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.serial
 def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None:
     export = tmp_path / "summary.json"
     done = _dmsload(
@@ -51,6 +54,7 @@ def test_run_smoke_with_sandbox_sets_up_runs_and_exports(tmp_path: Path) -> None
     assert judged and not any(judged)  # k6 polarity: true would mean failed
 
 
+@pytest.mark.serial
 def test_suite_runs_profiles_in_order_and_writes_its_index(tmp_path: Path) -> None:
     results = tmp_path / "results"
     done = _dmsload(
@@ -164,6 +168,7 @@ def _wait_for(predicate: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.serial
 def test_sigterm_while_the_sandbox_starts_exits_105_and_stops_it() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "dmsload", "run", "profiles/smoke.toml", "--sandbox", "-q"],
@@ -181,6 +186,7 @@ def test_sigterm_while_the_sandbox_starts_exits_105_and_stops_it() -> None:
     _wait_for(lambda: not any(_alive(pid) for pid in sandbox), 10)
 
 
+@pytest.mark.serial
 def test_sigterm_between_suite_profiles_writes_the_index_and_exits_105(tmp_path: Path) -> None:
     results = tmp_path / "results"
     process = subprocess.Popen(

@@ -52,6 +52,7 @@ def test_the_strict_target_refuses_the_generated_school(
     assert statuses.get("409", 0) >= 1
 
 
+@pytest.mark.serial
 def test_one_grade_level_set_by_the_profile_makes_smoke_pass(
     strict_sandbox: SandboxHandle, strict_settings: ConnectionSettings, tmp_path: Path
 ) -> None:

@@ -36,6 +36,7 @@ def test_every_profile_has_a_scale() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCALES))
+@pytest.mark.serial
 def test_profile_runs_scaled_against_the_sandbox_and_passes(
     name: str, sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

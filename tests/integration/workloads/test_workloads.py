@@ -65,6 +65,7 @@ def test_smoke_profile_runs_every_workload_with_no_unexpected_failure(
     assert set(operations) == {"create", "upsert", "read", "update", "delete", "query"}
 
 
+@pytest.mark.serial
 def test_mixed_crud_at_200_per_second_keeps_the_mix_and_the_server_agrees(
     sandbox: SandboxHandle, run_toml: RunToml
 ) -> None:
@@ -127,6 +128,7 @@ def test_query_pages_are_non_empty_and_total_count_equals_the_seeded_count(
         assert resource is not None and store.count(resource) == 30, endpoint
 
 
+@pytest.mark.serial
 def test_a_two_second_token_lifetime_gives_no_401_over_ten_seconds(
     sandbox: SandboxHandle, run_toml: RunToml
 ) -> None:
@@ -160,6 +162,7 @@ def test_a_two_second_token_lifetime_gives_no_401_over_ten_seconds(
 
 
 @pytest.mark.parametrize("respect", [True, False])
+@pytest.mark.serial
 def test_vus_honor_retry_after_from_429(
     sandbox: SandboxHandle, run_toml: RunToml, respect: bool
 ) -> None:
@@ -286,6 +289,7 @@ def test_two_runs_with_the_same_seed_do_not_collide(
     assert resource is not None and sandbox.state.store.count(resource) == 40
 
 
+@pytest.mark.serial
 def test_run_sandbox_ignores_the_users_dms_settings(tmp_path: Path) -> None:
     """DMSLOAD_* and .env describe the user's own DMS; `--sandbox` uses the sandbox's."""
     (tmp_path / ".env").write_text("DMSLOAD_CMS_CLIENT_ID=someone\nDMSLOAD_TOKEN_URL=http://x:1\n")
