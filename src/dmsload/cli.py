@@ -354,8 +354,6 @@ def _run_on_sandbox(
         raise fail(str(exc), ExitCode.CANNOT_PROCEED) from None
 
 
-
-
 def main() -> None:
     """Console-script entry point; SIGINT/SIGTERM outside a run exit 105 without a traceback."""
     signals.install()
