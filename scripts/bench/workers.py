@@ -19,36 +19,12 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 60s;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    types {{ application/json json; }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {dir}/www;
-    }}
-}}
-"""
+from peers import nginx, taskset
 
 POOL_OF_ONE = """
 import sys
@@ -64,16 +40,6 @@ ctx = SummaryContext(elapsed_s=result.elapsed_s, trend_stats=profile.summary_tre
                      scenarios=result.scenario_names, interrupted=False, notes=[], mode="compact")
 write_k6_summary_export(Path(sys.argv[2]), result.registry, result.thresholds, ctx)
 """
-
-
-def _taskset(cpus: str) -> list[str]:
-    return ["taskset", "-c", cpus] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _document() -> bytes:
@@ -97,35 +63,6 @@ def _document() -> bytes:
         index += 1
     body = json.dumps(records).encode()
     return body + b" " * (64 * 1024 - len(body))
-
-
-def start_nginx(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        raise SystemExit("nginx is missing: apt-get install -y nginx")
-    www = workdir / "www"
-    www.mkdir()
-    (www / "doc.json").write_bytes(_document())
-    for path in (workdir, www):
-        path.chmod(0o755)
-    (www / "doc.json").chmod(0o644)
-    port = _free_port()
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, port=port))
-    process = subprocess.Popen(
-        [*_taskset("1"), nginx, "-c", str(conf), "-p", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, f"http://127.0.0.1:{port}/doc.json"
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"nginx did not start: {(workdir / 'error.log').read_text()[-500:]}")
 
 
 def measure(cmd: list[str], timeout: float) -> float:
@@ -157,32 +94,28 @@ def main() -> None:
     args = parser.parse_args()
     dmsload = str(Path(sys.executable).with_name("dmsload"))
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, nginx({"doc.json": _document()}) as base:
         workdir = Path(tmp)
-        server, url = start_nginx(workdir)
-        try:
-            profile = workdir / "bench.toml"
-            profile.write_text(
-                f'vus = {args.vus}\nduration = "{args.duration}s"\nworkload = "http"\n'
-                f'options = {{ url = "{url}", name = "doc", expect_json = true }}\n'
-            )
-            plain = [dmsload, "run", str(profile), "--quiet", "--summary-export"]
-            cases = [
-                ("plain", [*_taskset("0"), *plain], []),
-                ("--workers 1", [*_taskset("0"), *plain], ["--workers", "1"]),
-                (
-                    "pool of 1",
-                    [*_taskset("0"), sys.executable, "-c", POOL_OF_ONE, str(profile)],
-                    [],
-                ),
-                ("--workers 2", [*_taskset("0,1"), *plain], ["--workers", "2"]),
-            ]
-            for label, cmd, extra in cases:
-                export = workdir / f"{label.strip('-').replace(' ', '_')}.json"
-                rows.append(run(label, [*cmd, str(export), *extra], export, args.duration))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        url = f"{base}/doc.json"
+        profile = workdir / "bench.toml"
+        profile.write_text(
+            f'vus = {args.vus}\nduration = "{args.duration}s"\nworkload = "http"\n'
+            f'options = {{ url = "{url}", name = "doc", expect_json = true }}\n'
+        )
+        plain = [dmsload, "run", str(profile), "--quiet", "--summary-export"]
+        cases = [
+            ("plain", [*taskset("0"), *plain], []),
+            ("--workers 1", [*taskset("0"), *plain], ["--workers", "1"]),
+            (
+                "pool of 1",
+                [*taskset("0"), sys.executable, "-c", POOL_OF_ONE, str(profile)],
+                [],
+            ),
+            ("--workers 2", [*taskset("0,1"), *plain], ["--workers", "2"]),
+        ]
+        for label, cmd, extra in cases:
+            export = workdir / f"{label.strip('-').replace(' ', '_')}.json"
+            rows.append(run(label, [*cmd, str(export), *extra], export, args.duration))
     print(
         f"closed loop, {args.vus} VUs, {args.duration}s, GET of a 64 KiB JSON document from "
         f"nginx (pinned to CPU 1) with a check that parses it; {os.cpu_count()} CPUs"
