@@ -105,6 +105,7 @@ class RequestRecorder:
     _base: TagSet = ()
     _sinks: dict[TagSet, _RequestSinks] = field(default_factory=dict)
     _data_sinks: tuple[Sink, Sink] | None = None
+    _epoch: int = 0
 
     def __post_init__(self) -> None:
         self._base = make_tags(self.scenario_tags)
@@ -228,6 +229,10 @@ class RequestRecorder:
         tags = self.tags_for(method, name, status, expected, error, extra)
         duration, blocked, connecting, tls, sending, waiting, receiving = timing.phases_ns()
         if reg.tap is None:  # the common case: straight into this tag set's sinks
+            if self._epoch != reg.epoch:  # the series were moved out (a worker's drain)
+                self._sinks.clear()
+                self._data_sinks = None
+                self._epoch = reg.epoch
             sinks = self._sinks.get(tags)
             if sinks is None:
                 sinks = self._sinks_for(tags)

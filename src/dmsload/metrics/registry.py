@@ -183,6 +183,9 @@ class Registry:
         self._metrics: dict[str, Metric] = {}
         self.tap: SampleHook | None = None
         """Set by an output session: sees every sample after it is recorded."""
+        self.epoch = 0
+        """Bumped whenever series are moved out of the registry (a worker's `drain`): whoever
+        keeps sinks to skip lookups must drop them when it changes."""
 
     def define(
         self, name: str, kind: MetricKind, contains: ValueType = ValueType.DEFAULT

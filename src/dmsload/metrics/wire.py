@@ -29,6 +29,7 @@ def drain(registry: Registry) -> Registry:
         target = drained.define(metric.name, metric.kind, metric.contains)
         target.series = metric.series
         metric.series = {}
+    registry.epoch += 1  # sinks cached by recorders now belong to `drained`
     return drained
 
 
