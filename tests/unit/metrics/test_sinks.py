@@ -75,11 +75,16 @@ def test_trend_keeps_exact_stats_and_percentiles_within_hdr_precision() -> None:
 
 
 def test_trend_memory_is_bounded_by_the_flush_batch() -> None:
-    sink = TrendSink()
-    for value in range(100_000):
-        sink.add_scaled(value % 997)
-    assert len(sink._pending) < 2048
-    assert sink.histogram().total_count == 100_000
+    sinks = [TrendSink() for _ in range(10)]
+    # each sink folds at its own batch size (staggered, so that the sinks of one request do
+    # not all fold at once), never more than 2,048 + 7 x 128
+    assert all(2048 <= sink._flush_at <= 2944 for sink in sinks)
+    assert len({sink._flush_at for sink in sinks}) > 1
+    for sink in sinks:
+        for value in range(100_000):
+            sink.add_scaled(value % 997)
+        assert len(sink._pending) < sink._flush_at
+        assert sink.histogram().total_count == 100_000
 
 
 def test_trend_add_takes_display_units_and_refuses_negatives() -> None:
