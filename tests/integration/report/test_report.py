@@ -348,6 +348,7 @@ def real_summary(tmp_path_factory: pytest.TempPathFactory) -> LoadedSummary:
     return load_summary(path)
 
 
+@pytest.mark.serial  # it asserts the generator was not saturated: not beside other tests
 def test_a_real_run_gets_the_recommendations_its_faults_cause(real_summary: LoadedSummary) -> None:
     found = recommendations(real_summary)
     assert _one(found, "High latency").startswith("High latency: p(95) of http_req_duration")
