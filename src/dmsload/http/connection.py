@@ -156,11 +156,8 @@ class _Http11Protocol(asyncio.Protocol):
         self.received += len(data)
         try:
             if self.head_request or self.llhttp is None:
-                if self.mode == 0 and not self.buffer:
-                    done = self._parse_fresh(data)
-                else:
-                    self.buffer += data
-                    done = self._parse()
+                self.buffer += data
+                done = self._parse()
             else:
                 done = self._feed_llhttp(data)
             if not done and self.received > MAX_BODY_BYTES + _MAX_HEAD:
@@ -297,24 +294,6 @@ class _Http11Protocol(asyncio.Protocol):
         self.mode = 4
 
     # ---- the hand parser: HEAD responses, and the heads llhttp refuses ------------------
-    def _parse_fresh(self, data: bytes) -> bool:
-        """`_parse` for a response whose first bytes are `data`: the common case of a whole
-        response in one read is parsed without copying it through the buffer."""
-        end = data.find(b"\r\n\r\n")
-        if end < 0 or end > _MAX_HEAD:
-            self.buffer += data
-            return self._parse()
-        head = data[:end]
-        _check_line_endings(head)
-        self._parse_head(head)
-        start = end + 4
-        if self.mode == 1 and len(data) - start == self.remaining:
-            self.body = data[start:]
-            self.mode = 4
-            return True
-        self.buffer += data[start:]
-        return self._parse()
-
     def _parse(self) -> bool:
         buffer = self.buffer
         while self.mode == 0:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import httpx
 
-from dmsload.http.connection import Http11Connection, RawResponse
+from dmsload.http.connection import Http11Connection
 from dmsload.http.request_head import Origin, origin_of
 from dmsload.http.timing import RequestTiming
 from dmsload.http.tls import TlsSource
 
-TIMING_EXTENSION = "dmsload.timing"
-"""Request extension holding the RequestTiming the connection fills in."""
 BYTES_EXTENSION = "dmsload.bytes"
 """Response extension: (bytes sent, bytes received) on the wire."""
 
@@ -51,26 +49,18 @@ class VUTransport(httpx.AsyncBaseTransport):
             self._connections[key] = connection
         return connection
 
-    async def send_raw(self, request: httpx.Request, body: bytes) -> RawResponse:
-        """Send an httpx request whose body is `body`; the fast path HttpClient uses."""
-        connection = self.connection_for(request.url)
-        timing = request.extensions.get(TIMING_EXTENSION)
-        if not isinstance(timing, RequestTiming):
-            timing = RequestTiming()
-        timeouts = request.extensions.get("timeout") or {}
-        return await connection.request(
-            request.method,
-            request_head(request),
-            body,
-            timing,
-            timeouts.get("connect"),
-            timeouts.get("read"),
-        )
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """httpx's transport interface."""
         body = await request.aread()
-        raw = await self.send_raw(request, body)
+        timeouts = request.extensions.get("timeout") or {}
+        raw = await self.connection_for(request.url).request(
+            request.method,
+            request_head(request),
+            body,
+            RequestTiming(),
+            timeouts.get("connect"),
+            timeouts.get("read"),
+        )
         return httpx.Response(
             raw.status,
             headers=raw.headers,
