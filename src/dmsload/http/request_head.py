@@ -83,10 +83,7 @@ class TargetParser:
         return split
 
     def _fast(self, url: str) -> tuple[Origin, bytes] | None:
-        scheme_end = url.find("://")
-        if scheme_end < 0:
-            return None
-        slash = url.find("/", scheme_end + 3)
+        slash = _path_start(url)
         if slash < 0:
             return None
         origin = self._origins.get(url[:slash])
@@ -104,13 +101,19 @@ class TargetParser:
         if params:
             parsed = parsed.copy_merge_params(params)
         origin = origin_of(parsed)
-        scheme_end = url.find("://")
-        slash = url.find("/", scheme_end + 3) if scheme_end > 0 else -1
+        slash = _path_start(url)
         if slash > 0 and len(self._origins) < _MAX_CACHED:
             prefix = url[:slash]
-            if _PLAIN_ORIGIN.fullmatch(prefix):  # what the fast path may trust later
-                self._origins.setdefault(prefix, origin_of(httpx.URL(prefix + "/")))
+            # what the fast path may trust later: the origin is the prefix's alone
+            if prefix not in self._origins and _PLAIN_ORIGIN.fullmatch(prefix):
+                self._origins[prefix] = origin
         return origin, parsed.raw_path
+
+
+def _path_start(url: str) -> int:
+    """Where the path of `scheme://authority/path` starts, or -1."""
+    scheme_end = url.find("://")
+    return url.find("/", scheme_end + 3) if scheme_end > 0 else -1
 
 
 def header_lines(headers: Mapping[str, str]) -> bytes:
