@@ -21,7 +21,7 @@ from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.gc_tuning import load_phase_gc
 from dmsload.engine.progress import ProgressPrinter
-from dmsload.engine.scenario import ScenarioRuntime
+from dmsload.engine.scenario import LOOP_TICK_NS, ScenarioRuntime
 from dmsload.engine.vu import VU
 from dmsload.error_text import describe_exception, location
 from dmsload.http import HttpClient, RequestRecorder, SharedTls
@@ -460,9 +460,6 @@ class Runner:
         return None
 
 
-_LOOP_TICK_S = 0.001
-
-
 def _first_leaf(exc: BaseException) -> BaseException:
     """The first real exception inside (possibly nested) task-group exception groups."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
@@ -478,7 +475,7 @@ async def _sleep_or_stop(rt: ScenarioRuntime, until_ns: int) -> bool:
             break
         # the loop's clock is uvloop's whole milliseconds: a deadline on it alone can end
         # up to 1 ms early, so round up by a tick and check the clock again
-        with anyio.move_on_after(delay + _LOOP_TICK_S):
+        with anyio.move_on_after(delay + LOOP_TICK_NS / 1e9):
             await rt.stop_event.wait()
     return not rt.stopping
 

@@ -22,7 +22,8 @@ IterationErrorSink = Callable[[str, BaseException], None]
 
 
 _SLEEP_SLICE_NS = 100_000_000
-_TIMER_RESOLUTION_NS = 1_000_000
+LOOP_TICK_NS = 1_000_000
+"""uvloop keeps time and timers in whole milliseconds: a timer sleep is rounded up by this."""
 _SPIN_BELOW_NS = 50_000
 """Closer than this to a due time, yielding loop turns (about 4 µs of CPU each) costs less
 than blocking and being woken (about 50 µs of CPU on a 2-vCPU VM: scripts/bench/timer_cost.py)."""
@@ -124,7 +125,7 @@ class ScenarioRuntime:
                 else:
                     await timer.wait_until(min(target, now + _SLEEP_SLICE_NS))
             else:
-                await anyio.sleep((min(remaining, _SLEEP_SLICE_NS) + _TIMER_RESOLUTION_NS) / 1e9)
+                await anyio.sleep((min(remaining, _SLEEP_SLICE_NS) + LOOP_TICK_NS) / 1e9)
         return not self.stopping
 
     @contextmanager
