@@ -27,7 +27,6 @@ class _Bucket:
     vus_max: float | None = None
     rate_limited: int = 0
     server_errors: int = 0
-    cpu_s: float = 0.0
     durations_ms: list[float] = field(default_factory=list)
     p50: float | None = None
     p95: float | None = None
@@ -65,6 +64,7 @@ class Timeline:
         self._open = -1
         self._last_vus: float = 0.0
         self._last_cpu: tuple[int, float] | None = None
+        self._cpu_s: dict[int, float] = {}  # apart from the buckets: a note never closes a second
         self._statuses: dict[TagSet, str] = {}
 
     def begin(self, start_ns: int) -> None:
@@ -123,14 +123,22 @@ class Timeline:
                 bucket.vus_max = value
 
     def note_cpu(self, now_ns: int, process_cpu_s: float) -> None:
-        """The process's CPU time at `now_ns`; the difference since the last note goes to now's
-        second."""
-        if not self.start_ns or now_ns < self.start_ns:
-            self._last_cpu = (now_ns, process_cpu_s)
-            return
-        if self._last_cpu is not None:
-            self._bucket((now_ns - self.start_ns) // NS).cpu_s += process_cpu_s - self._last_cpu[1]
+        """The process's CPU time at `now_ns`. The CPU used since the last note is spread over
+        the seconds that interval covers, in proportion to the time it spent in each: a short
+        last second gets its share, not the whole interval's CPU (which read as more than one
+        core)."""
+        last = self._last_cpu
         self._last_cpu = (now_ns, process_cpu_s)
+        if not self.start_ns or last is None or now_ns <= last[0]:
+            return
+        used = process_cpu_s - last[1]
+        span = now_ns - last[0]
+        begin = max(last[0], self.start_ns)
+        while begin < now_ns:
+            second = (begin - self.start_ns) // NS
+            end = min(now_ns, self.start_ns + (second + 1) * NS)
+            self._cpu_s[second] = self._cpu_s.get(second, 0.0) + used * (end - begin) / span
+            begin = end
 
     def finish(self, end_ns: int) -> None:
         """The run's end: close the last second."""
@@ -171,7 +179,7 @@ class Timeline:
             for stat in ("p50", "p95", "p99", "max"):
                 observed = getattr(bucket, stat)
                 columns[f"{stat}_ms"].append(None if observed is None else round(observed, 3))
-            columns["cpu_percent"].append(round(100 * bucket.cpu_s / length, 1))
+            columns["cpu_percent"].append(round(100 * self._cpu_s.get(second, 0.0) / length, 1))
         return {"interval_s": 1, **columns}
 
 

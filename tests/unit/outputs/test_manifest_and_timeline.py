@@ -96,6 +96,22 @@ def test_timeline_buckets_by_second_with_percentiles_rates_and_gaps() -> None:
     assert series["cpu_percent"] == [25.0, 0.0, 0.0]
 
 
+def test_cpu_is_spread_over_the_seconds_its_interval_covers() -> None:
+    """CPU noted every 0.2 s at half a core: a short last second reads 50%, not the whole
+    interval's CPU over its few ms (CI saw a 3-second run's last 0.05 s read as 165%)."""
+    start = 1_000 * S
+    timeline = Timeline()
+    timeline.note_cpu(start - S // 10, 10.0)  # before t = 0: only the part after it counts
+    timeline.begin(start)
+    for step in range(1, 16):  # t = 0.1 s, 0.3 s, ..., 2.9 s
+        timeline.note_cpu(start - S // 10 + step * S // 5, 10.0 + step * 0.1)
+    timeline.note_cpu(start + 3 * S + S // 20, 11.5 + 0.075)  # the end, 0.15 s after the last
+    timeline.finish(start + 3 * S + S // 20)
+    series = timeline.to_json()
+    assert series["length_s"] == [1.0, 1.0, 1.0, 0.05]
+    assert series["cpu_percent"] == [50.0, 50.0, 50.0, 50.0]
+
+
 def test_redact_argv_covers_clicks_attached_short_forms() -> None:
     """-eKEY=VALUE and -oKIND=URL are the same options as -e KEY=VALUE and -o KIND=URL."""
     from dmsload.manifest import redact_argv
