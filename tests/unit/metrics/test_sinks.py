@@ -8,6 +8,8 @@ import pytest
 
 from dmsload.metrics.kinds import MetricError
 from dmsload.metrics.sinks import (
+    _PLACE_SLICE,
+    _TALLY_SLICE,
     HDR_HIGHEST_US,
     CounterSink,
     GaugeSink,
@@ -85,6 +87,46 @@ def test_trend_memory_is_bounded_by_the_flush_batch() -> None:
             sink.add_scaled(value % 997)
         assert len(sink._pending) < sink._flush_at
         assert sink.histogram().total_count == 100_000
+
+
+def test_a_full_batch_is_folded_a_slice_per_add_and_reads_mid_fold_are_exact() -> None:
+    """A batch's ~2,000 distinct latencies cost over a millisecond to fold at once (a stall of
+    the event loop): each add tallies or places one slice, and a read folds the rest."""
+    sink = TrendSink()
+    batch = sink._flush_at
+    values = list(range(1, batch + 1))  # all distinct: one histogram slot each
+    for value in values:
+        sink.add_scaled(value)
+    assert sink._hist is None and len(sink._raw) == batch  # stats folded, values not yet placed
+    totals = [0]
+    steps = 0
+    while sink._trigger == 0:  # each add does one step
+        value = batch + 1 + steps
+        sink.add_scaled(value)
+        values.append(value)
+        steps += 1
+        total = 0 if sink._hist is None else sink._hist.total_count
+        assert 0 <= total - totals[-1] <= _PLACE_SLICE
+        totals.append(total)
+        assert steps < 100
+    assert totals[-1] == batch
+    assert steps == -(-batch // _TALLY_SLICE) + -(-batch // _PLACE_SLICE)
+    value = 3 * batch
+    while sink._trigger != 0:  # a second batch, read in the middle of its fold
+        value += 1
+        sink.add_scaled(value)
+        values.append(value)
+    for _ in range(5):
+        sink.add_scaled(1)
+        values.append(1)
+    assert sink._trigger == 0 and sink._placing is not None  # placing, more to come
+    reference = new_histogram()
+    for recorded in values:
+        reference.record_value(recorded)
+    assert (sink.samples, sink.sum, sink.min, sink.max) == (len(values), sum(values), 1, value)
+    assert list(sink.histogram().counts) == list(reference.counts)
+    assert sink.histogram().total_count == len(values)
+    assert sink._trigger == sink._flush_at and not sink._pending
 
 
 def test_trend_add_takes_display_units_and_refuses_negatives() -> None:
