@@ -15,6 +15,7 @@ from dmsload.capacity.knee import broken_rules, generator_limit
 from dmsload.capacity.options import CapacityOptions
 from dmsload.capacity.plan import StepSchedule
 from dmsload.metrics import Registry
+from dmsload.metrics.hdr_percentile import values_at_percentiles
 from dmsload.metrics.sinks import new_histogram
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ class LagProbe:
         if histogram.get_total_count() == 0:
             return Percentiles()
         return Percentiles(
-            *(histogram.get_value_at_percentile(p) / 1000.0 for p in (50.0, 95.0, 99.0))
+            *(value / 1000.0 for value in values_at_percentiles(histogram, (50.0, 95.0, 99.0)))
         )
 
     async def run(self) -> None:

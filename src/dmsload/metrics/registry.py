@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
+from dmsload.metrics.hdr_percentile import value_at_percentile
 from dmsload.metrics.kinds import (
     METRIC_NAME,
     MetricError,
@@ -121,7 +122,7 @@ class MetricView:
             return trend.min / TREND_SCALE
         if pct >= 100:
             return trend.max / TREND_SCALE
-        raw = int(trend.histogram().get_value_at_percentile(pct))
+        raw = value_at_percentile(trend.histogram(), pct)
         return min(max(raw, trend.min), trend.max) / TREND_SCALE
 
     def value(self, aggregation: str, elapsed_s: float) -> float | None:
