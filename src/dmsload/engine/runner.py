@@ -20,6 +20,7 @@ from dmsload.dms.overrides import Overrides
 from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.gc_tuning import load_phase_gc
+from dmsload.engine.gil_tuning import load_phase_gil
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import LOOP_TICK_NS, ScenarioRuntime
 from dmsload.engine.vu import VU
@@ -433,7 +434,7 @@ class Runner:
                 await self._prepare()
                 # the collection of start-up's heap (tens of ms) happens before t=0, never
                 # inside the schedule: the first scenarios would start late by it
-                with load_phase_gc():
+                with load_phase_gc(), load_phase_gil():
                     start_at = self.options.start_at
                     if self.options.start_gate is not None:
                         start_at = await self.options.start_gate()
