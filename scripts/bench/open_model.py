@@ -20,6 +20,7 @@ that dropped.
     python scripts/bench/open_model.py [--rates 2000,5000] [--duration 10] [--vus 100]
     python scripts/bench/open_model.py --find-max [--start-rate 4000] [--rate-step 1000]
     python scripts/bench/open_model.py --src /tmp/old   # dmsload from another tree's src/
+    python scripts/bench/open_model.py --csv       # both also stream every sample to --out csv
 
 Load goes to 127.0.0.1 only; every run is bounded by its duration plus a minute.
 """
@@ -102,12 +103,17 @@ class Tool:
         raise NotImplementedError
 
     env: dict[str, str] | None = None
+    csv_out = False
+    """Both tools also stream every sample to a CSV file (`--out csv=...`), as a CI job would."""
 
     def run(self, url: str, rate: int, duration_s: int, vus: int, work: Path) -> tuple[Row, float]:
         """One pinned run: its Row and the CPU seconds it used."""
         export = work / f"{self.name}.json"
         export.unlink(missing_ok=True)
-        cmd = [*taskset("0"), *self.command(url, rate, duration_s, vus, work), str(export)]
+        command = self.command(url, rate, duration_s, vus, work)
+        if self.csv_out:  # before the trailing --summary-export
+            command[-1:-1] = ["--out", f"csv={work / (self.name + '.csv')}"]
+        cmd = [*taskset("0"), *command, str(export)]
         measured = cpu_of(cmd, duration_s + 60, env=self.env)
         if not export.exists():
             raise SystemExit(f"{self.name} wrote no summary (exit {measured.returncode})")
@@ -235,12 +241,16 @@ def main() -> None:
     parser.add_argument("--no-k6", action="store_true", help="skip the k6 peer")
     parser.add_argument("--src", type=Path, help="run dmsload from this tree's src/ instead")
     parser.add_argument("--find-max", action="store_true", help="find each tool's no-drop rate")
+    parser.add_argument(
+        "--csv", action="store_true", help="both tools also write every sample to --out csv"
+    )
     parser.add_argument("--start-rate", type=int, default=4000)
     parser.add_argument("--rate-step", type=int, default=1000)
     parser.add_argument("--max-rate", type=int, default=20000)
     parser.add_argument("--step-duration", type=int, default=10)
     parser.add_argument("--refine", type=int, default=2, help="halvings after the first drop")
     args = parser.parse_args()
+    Tool.csv_out = args.csv
     tools: list[Tool] = [Dmsload(args.src)]
     k6 = None if args.no_k6 else ensure_k6()
     if k6 is not None:
