@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import ctypes.util
+import functools
 import os
 import sys
 import time
@@ -33,17 +34,18 @@ class _Itimerspec(ctypes.Structure):
     _fields_ = (("it_interval", _Timespec), ("it_value", _Timespec))
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
-    """The C library, if it has timerfd and perf_counter reads CLOCK_MONOTONIC."""
+    """The C library, if it has timerfd and perf_counter reads CLOCK_MONOTONIC (looked up
+    once: `find_library` runs ldconfig, ~3 ms, which delayed each scenario's first iteration)."""
     if not sys.platform.startswith("linux"):
         return None
     if "CLOCK_MONOTONIC" not in time.get_clock_info("perf_counter").implementation:
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        create, settime = libc.timerfd_create, libc.timerfd_settime
-    except (OSError, AttributeError):
+    libc = _timerfd_library()
+    if libc is None:
         return None
+    create, settime = libc.timerfd_create, libc.timerfd_settime
     create.argtypes = (ctypes.c_int, ctypes.c_int)
     create.restype = ctypes.c_int
     settime.argtypes = (
@@ -54,6 +56,23 @@ def _libc() -> ctypes.CDLL | None:
     )
     settime.restype = ctypes.c_int
     return libc
+
+
+def _timerfd_library() -> ctypes.CDLL | None:
+    """The process's own symbols (libc is loaded in it), else the C library found by name;
+    None if neither has timerfd."""
+    for name in (None, "libc.so.6", "find"):
+        if name == "find":
+            name = ctypes.util.find_library("c")
+            if name is None:
+                return None
+        try:
+            library = ctypes.CDLL(name, use_errno=True)
+            if hasattr(library, "timerfd_create") and hasattr(library, "timerfd_settime"):
+                return library
+        except OSError:
+            continue
+    return None
 
 
 def timerfd_available() -> bool:

@@ -21,6 +21,7 @@ from dmsload.dms.session import DmsConnector
 from dmsload.durations import NS_PER_S
 from dmsload.engine.gc_tuning import load_phase_gc
 from dmsload.engine.gil_tuning import load_phase_gil
+from dmsload.engine.precise_timer import timerfd_available
 from dmsload.engine.progress import ProgressPrinter
 from dmsload.engine.scenario import LOOP_TICK_NS, ScenarioRuntime
 from dmsload.engine.vu import VU
@@ -432,6 +433,7 @@ class Runner:
                 if self.options.handle_signals:
                     outer.start_soon(self._watch_signals)
                 await self._prepare()
+                timerfd_available()  # the C library is looked up now, not at a scenario's start
                 # the collection of start-up's heap (tens of ms) happens before t=0, never
                 # inside the schedule: the first scenarios would start late by it
                 with load_phase_gc(), load_phase_gil():
