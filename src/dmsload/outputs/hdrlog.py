@@ -21,6 +21,7 @@ from typing import Any
 
 from dmsload.metrics.kinds import MetricKind, TagSet
 from dmsload.metrics.sinks import TREND_SCALE, new_histogram, record_many
+from dmsload.outputs.base import kept_tags
 from dmsload.outputs.files import FileOutput
 from dmsload.outputs.tap import Sample
 
@@ -62,6 +63,7 @@ class HdrLogOutput(FileOutput):
         self._second = -1
         self._values: dict[tuple[str, TagSet], list[int]] = {}
         self._tags: dict[tuple[str, TagSet], str] = {}
+        self._kept: dict[TagSet, TagSet] = {}  # a series' tags without `--k6-tags`' dropped ones
         self._histogram: Any = None
 
     def _preamble(self, first_ns: int) -> bytes:
@@ -109,12 +111,15 @@ class HdrLogOutput(FileOutput):
                     out.append(self._intervals(1.0))
                 self._second = second
             self._last_ns = t_ns
-            key = (metric.name, tags)
+            kept = self._kept.get(tags)
+            if kept is None:
+                kept = self._kept[tags] = kept_tags(tags, self.ctx.drop_tags)
+            key = (metric.name, kept)  # series that differ only in dropped tags share a line
             values = self._values.get(key)
             if values is None:
                 values = self._values[key] = []
                 if key not in self._tags:
-                    self._tags[key] = series_tag(metric.name, tags)
+                    self._tags[key] = series_tag(metric.name, kept)
             values.append(max(0, round(value * TREND_SCALE)))
         return b"".join(out)
 
