@@ -16,6 +16,7 @@ class VU:
         "_check_metric",
         "_check_tags",
         "_registry",
+        "_sample_tags",
         "_scenario_tags",
         "extra_http",
         "http",
@@ -49,6 +50,7 @@ class VU:
         self._check_metric = checks
         self._scenario_tags = dict(scenario_tags)
         self._check_tags: dict[tuple[str, tuple[tuple[str, str], ...]], TagSet] = {}
+        self._sample_tags: dict[tuple[tuple[str, str], ...], TagSet] = {}
 
     def http_pool(self, size: int) -> list[HttpClient]:
         """`size` connections for concurrent requests: `http` first, then extra ones."""
@@ -73,5 +75,8 @@ class VU:
         metric = self._registry.get(metric_name)
         if metric is None:
             raise MetricError(f"metric {metric_name!r} was never defined")
-        merged = {**self._scenario_tags, **tags} if tags else self._scenario_tags
-        self._registry.add(metric, value, make_tags(merged))
+        extra = tuple(tags.items()) if tags else ()
+        tagset = self._sample_tags.get(extra)
+        if tagset is None:  # merged and sorted once per distinct tags, not per sample
+            tagset = self._sample_tags[extra] = make_tags({**self._scenario_tags, **dict(extra)})
+        self._registry.add(metric, value, tagset)
