@@ -251,8 +251,9 @@ class TrendSink:
                 self._tally = Counter()
                 self._trigger = self._flush_at
         elif self._pending:
-            self._raw = self._fold_stats(self._pending)
-            self._pending = []
+            pending = self._pending  # the same list for the sink's life: it is only emptied
+            self._raw = self._fold_stats(pending[:])
+            pending.clear()
             self._trigger = 0
         else:
             self._trigger = self._flush_at
@@ -261,7 +262,7 @@ class TrendSink:
         """Fold a batch's count, sum, min and max; return it with negatives as 0."""
         low = min(values)
         if low < 0:
-            values = [value if value > 0 else 0 for value in values]
+            values[:] = [value if value > 0 else 0 for value in values]
             low = 0
         high = max(values)
         if self._samples == 0 or low < self._min:
