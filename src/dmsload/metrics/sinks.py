@@ -229,6 +229,18 @@ class TrendSink:
         if len(pending) >= self._trigger:
             self._fold_step()
 
+    def fold_pending(self) -> bool:
+        """Begin folding what is recorded, or take one more step of a fold in progress; True
+        while the fold has steps left. For a caller that yields between steps (before the
+        thresholds are evaluated) instead of folding a whole batch at once when it reads."""
+        if self._trigger != 0:
+            if not self._pending:
+                return False
+            self._fold_step()  # the buffer's stats, now; its values are placed step by step
+        else:
+            self._fold_step()
+        return self._trigger == 0
+
     def _fold_step(self) -> None:
         """One bounded step of folding a batch: start it (its count, sum, min and max, with C
         built-ins), tally a slice of its values, or place a slice of its tally."""

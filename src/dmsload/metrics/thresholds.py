@@ -173,6 +173,11 @@ class ThresholdEngine:
         self.rules = {selector: list(items) for selector, items in rules.items()}
         self._selectors = {selector: parse_metric_selector(selector) for selector in rules}
 
+    @property
+    def metric_names(self) -> set[str]:
+        """The metrics the thresholds read."""
+        return {name for name, _tags in self._selectors.values()}
+
     def evaluate(self, registry: Registry, elapsed_s: float) -> list[ThresholdResult]:
         """Every threshold's result, in profile order."""
         results: list[ThresholdResult] = []

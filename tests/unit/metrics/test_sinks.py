@@ -129,6 +129,23 @@ def test_a_full_batch_is_folded_a_slice_per_add_and_reads_mid_fold_are_exact() -
     assert sink._trigger == sink._flush_at and not sink._pending
 
 
+def test_fold_pending_folds_what_is_recorded_one_bounded_step_at_a_time() -> None:
+    sink = TrendSink()
+    assert not sink.fold_pending()  # nothing recorded
+    values = list(range(1, 1501))  # below a batch: only a read or fold_pending folds them
+    for value in values:
+        sink.add_scaled(value)
+    steps = 0
+    while sink.fold_pending():
+        steps += 1
+        placed = 0 if sink._hist is None else sink._hist.total_count
+        assert placed <= steps * _PLACE_SLICE
+    assert steps == -(-1500 // _TALLY_SLICE) + -(-1500 // _PLACE_SLICE)  # start, tally, place
+    assert sink._hist.total_count == 1500 and not sink._pending
+    assert not sink.fold_pending()
+    assert (sink.samples, sink.sum, sink.min, sink.max) == (1500, sum(values), 1, 1500)
+
+
 def test_trend_add_takes_display_units_and_refuses_negatives() -> None:
     sink = TrendSink()
     sink.add(1.5)  # 1.5 ms
