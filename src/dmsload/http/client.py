@@ -383,7 +383,7 @@ class HttpClient:
             raw = await connection.request(method, head, payload_out, timing, timeout, timeout)
             timing.finish()
             status = raw.status
-            resp_headers = ResponseHeaders(raw.headers)
+            resp_headers = ResponseHeaders(head=raw.head)
             payload = raw.body
             sent = raw.sent_bytes
             received = raw.received_bytes
