@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -200,6 +200,19 @@ class TrendSink:
         pending.append(value)
         if len(pending) >= self._flush_at:
             self._flush()
+
+    def appender(self) -> Callable[[int], None]:
+        """The buffer's own `append`, for a writer that adds samples in scaled units (below 0
+        counts as 0) without a call per sample and calls `fold_due` itself (the request
+        recorder's fast path): the buffer stays the same list for the sink's life."""
+        return self._pending.append
+
+    def fold_due(self) -> int:
+        """Fold the buffer if it holds a batch; returns how many samples may be appended
+        before it holds one again."""
+        if len(self._pending) >= self._flush_at:
+            self._flush()
+        return self._flush_at - len(self._pending)
 
     def _flush(self) -> None:
         pending = self._pending
