@@ -31,11 +31,22 @@ class HttpResponse:
     """What a workload sees of a response: status 0 and `error` when no response came."""
 
     status: int
-    headers: Mapping[str, str]
+    head: bytes
+    """The response's status line and header lines as they came (empty when no response
+    came); `headers` decodes them on first use."""
     content: bytes
     error: str | None
     duration_ms: float
     expected: bool
+    _headers: Mapping[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers, case-insensitive (decoded on first use; most are never read)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = ResponseHeaders(head=self.head) if self.head else NO_HEADERS
+        return headers
 
     def json(self) -> Any:
         """The body decoded as JSON (orjson)."""
@@ -405,7 +416,7 @@ class HttpClient:
         timing = RequestTiming()
         status = 0
         error: str | None = None
-        resp_headers: Mapping[str, str] = NO_HEADERS
+        resp_head = b""
         payload = b""
         sent = received = 0
         try:
@@ -417,7 +428,7 @@ class HttpClient:
             raw = await connection.request(method, head, payload_out, timing, timeout, timeout)
             timing.finish()
             status = raw.status
-            resp_headers = ResponseHeaders(head=raw.head)
+            resp_head = raw.head
             payload = raw.body
             sent = raw.sent_bytes
             received = raw.received_bytes
@@ -449,7 +460,7 @@ class HttpClient:
             )
         else:
             duration_us = timing.phases_us()[0]
-        return HttpResponse(status, resp_headers, payload, error, duration_us / 1000.0, expected)
+        return HttpResponse(status, resp_head, payload, error, duration_us / 1000.0, expected)
 
     async def aclose(self) -> None:
         """Close the connection."""

@@ -106,6 +106,8 @@ class _Http11Protocol(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop the connection was made on (set by `connection_made`)."""
         self.buffer = bytearray()
         self.waiter: asyncio.Future[None] | None = None
         self.lost = False
@@ -144,7 +146,9 @@ class _Http11Protocol(asyncio.Protocol):
         self._reset(head_request)
         self.timing = timing
         self.received = 0
-        loop = asyncio.get_running_loop()
+        loop = self.loop
+        if loop is None:
+            loop = self.loop = asyncio.get_running_loop()
         self.waiter = loop.create_future()
         if self.buffer:  # bytes that came while idle: the server spoke out of turn
             self.buffer.clear()
@@ -157,6 +161,7 @@ class _Http11Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they implement it
         self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         waiter = self.waiter
@@ -511,7 +516,8 @@ class Http11Connection:
         waiter = protocol.begin(timing, method == "HEAD")
         transport = protocol.transport
         assert transport is not None
-        loop = asyncio.get_running_loop()
+        loop = protocol.loop
+        assert loop is not None
         if read_timeout is not None:
             protocol.deadline = deadline = loop.time() + read_timeout
             if protocol.timer is None:  # one timer per connection, moved on lazily
