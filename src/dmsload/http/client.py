@@ -11,8 +11,8 @@ import httpx
 import orjson
 
 from dmsload import __version__
-from dmsload.http.connection import ResponseTooLarge
-from dmsload.http.request_head import HeadBuilder, TargetParser
+from dmsload.http.connection import Http11Connection, ResponseTooLarge
+from dmsload.http.request_head import HeadBuilder, Origin, TargetParser
 from dmsload.http.response_headers import NO_HEADERS, ResponseHeaders
 from dmsload.http.timing import RequestTiming
 from dmsload.http.tls import TlsSource
@@ -63,10 +63,6 @@ class RequestCounters:
 
 FailureSink = Callable[[str, str, str, int, str | None, bytes], None]
 """Called as (scenario, method, name, status, error, body) for each failed request (-v)."""
-
-
-def _is_default_expected(status: int) -> bool:
-    return 200 <= status < 400
 
 
 class _LazyTrend:
@@ -372,6 +368,8 @@ class HttpClient:
         self._timeout_s = timeout_s
         self._extra_headers = dict(headers or {})
         self._transport = VUTransport(ssl_context)
+        self._last: tuple[Origin, Http11Connection] | None = None
+        """The origin of the last request and its connection: the usual next one."""
         self._targets = TargetParser()
         self._heads = HeadBuilder({"User-Agent": USER_AGENT, **(headers or {})})
         self.intended_ns: int | None = None
@@ -423,7 +421,12 @@ class HttpClient:
             origin, target = self._targets.split(url, params)
             payload_out = body or b""
             head = self._heads.head(method, origin, target, headers, len(payload_out))
-            connection = self._transport.connection_for_origin(origin)
+            last = self._last
+            if last is not None and last[0] is origin:
+                connection = last[1]
+            else:
+                connection = self._transport.connection_for_origin(origin)
+                self._last = (origin, connection)
             timeout = self._timeout_s
             raw = await connection.request(method, head, payload_out, timing, timeout, timeout)
             timing.finish()
@@ -438,10 +441,8 @@ class HttpClient:
         except httpx.InvalidURL:
             timing.finish()
             error = "invalid URL"
-        if expected_statuses is None:
-            expected = _is_default_expected(status)
-        else:
-            expected = status in expected_statuses
+        # k6's default expected statuses are 200 to 399
+        expected = 200 <= status < 400 if expected_statuses is None else status in expected_statuses
         intended = self.intended_ns
         self.intended_ns = None
         if record:
@@ -464,4 +465,5 @@ class HttpClient:
 
     async def aclose(self) -> None:
         """Close the connection."""
+        self._last = None
         await self._transport.aclose()

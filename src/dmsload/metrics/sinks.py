@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
@@ -232,7 +232,10 @@ class TrendSink:
         hist = self._hist
         if hist is None:
             hist = self._hist = new_histogram()
-        self._clamped += record_many(hist, pending)
+        if low == high:  # one value throughout (keep-alive connect and TLS phases: all 0)
+            self._clamped += record_many(hist, {low: len(pending)})
+        else:
+            self._clamped += record_many(hist, pending)
         pending.clear()
 
     def histogram(self) -> Any:
@@ -258,8 +261,10 @@ class TrendSink:
         self._hist.add(other.histogram())
 
 
-def record_many(hist: Any, values: Iterable[int]) -> int:
+def record_many(hist: Any, values: Iterable[int] | Mapping[int, int]) -> int:
     """Record values into an HdrHistogram at once; returns how many were clamped to its top.
+
+    `values` are the values, or a mapping of each value to how many times it occurs.
 
     Computes the same counts index as `HdrHistogram.record_value` (checked by a unit test)
     without its per-call overhead, once per distinct value: a batch of latencies in whole µs
@@ -275,7 +280,7 @@ def record_many(hist: Any, values: Iterable[int]) -> int:
     highest = hist.highest_trackable_value
     clamped = 0
     recorded = 0
-    tally = Counter(values)
+    tally = values if isinstance(values, Mapping) else Counter(values)
     if not tally:
         return 0
     low = min(hist.min_value, min(tally), highest)
