@@ -67,6 +67,10 @@ class _ProtocolError(Exception):
     """The server sent something that is not HTTP/1.x."""
 
 
+class _Unsolicited(Exception):
+    """Another response began in the bytes that completed the one awaited."""
+
+
 _FRAMING_NAME_LENGTHS = frozenset(
     map(len, (b"connection", b"content-length", b"transfer-encoding"))
 )
@@ -242,16 +246,15 @@ class _Http11Protocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self.mode, self.keep_alive = 4, False  # 101: the connection is not HTTP any more
         except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _Unsolicited):
+                return self._complete_before_junk(head_pending)
             if isinstance(exc.__context__, ResponseTooLarge | _ProtocolError):
                 raise exc.__context__ from None
             raise _ProtocolError(str(exc)) from None
         except httptools.HttpParserError as exc:
+            if self.mode == 4:
+                return self._complete_before_junk(head_pending)
             self.llhttp = None  # its state is spent; the next response gets a new one
-            if self.mode == 4:  # junk after a complete response: keep it, drop the connection
-                if head_pending:
-                    self._take_head()
-                self.keep_alive = False
-                return True
             if self.mode != 0:
                 raise _ProtocolError(str(exc)) from None
             self.mode, self.interim = 0, False
@@ -264,6 +267,15 @@ class _Http11Protocol(asyncio.Protocol):
         if head_pending:  # the head was completed by this read
             self._take_head()
         return self.mode == 4
+
+    def _complete_before_junk(self, head_pending: bool) -> bool:
+        """Bytes after a complete response (junk, or a response nobody asked for): keep the
+        response, drop the connection and its parser."""
+        self.llhttp = None
+        if head_pending:
+            self._take_head()
+        self.keep_alive = False
+        return True
 
     def _take_head(self) -> None:
         """Keep the head llhttp has just validated; decide how an unfinished body ends.
@@ -301,6 +313,8 @@ class _Http11Protocol(asyncio.Protocol):
 
     def on_headers_complete(self) -> None:
         """llhttp: the head is complete (`_take_head` keeps it once this read is parsed)."""
+        if self.mode == 4:  # a second response in the read that completed the first
+            raise _Unsolicited
         parser = self.llhttp
         assert parser is not None
         status = parser.get_status_code()

@@ -154,6 +154,18 @@ def test_junk_after_a_complete_response_keeps_its_headers(canned: list[CannedSer
     assert (second.status, second.content) == (200, b"again")
 
 
+def test_a_second_response_in_the_same_read_does_not_replace_the_first(
+    canned: list[CannedServer],
+) -> None:
+    first = b"HTTP/1.1 201 Created\r\nLocation: /x/1\r\nContent-Length: 2\r\n\r\nok"
+    second = b"HTTP/1.1 503 Busy\r\nX-Second: 1\r\nContent-Length: 4\r\n\r\nbusy"
+    replies = [[first + second], [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain"]]
+    got, fresh = _get(canned, replies)
+    assert (got.status, got.content, got.error) == (201, b"ok", None)
+    assert dict(got.headers) == {"location": "/x/1", "content-length": "2"}
+    assert (fresh.status, fresh.content) == (200, b"again")  # on a new connection
+
+
 def test_the_httpx_transport_sees_the_reason_and_the_raw_headers(
     canned: list[CannedServer],
 ) -> None:
