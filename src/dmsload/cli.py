@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -364,3 +365,4 @@ def main() -> None:
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
     finally:
         signals.ignore()  # everything is written: a signal while exiting keeps the status
+        gc.freeze()  # the interpreter's exit then skips scanning the heap: a quarter second of CPU

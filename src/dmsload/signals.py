@@ -11,6 +11,7 @@ exit 130.
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -57,3 +58,30 @@ def preserved() -> Iterator[None]:
         for signum, handler in saved.items():
             if handler is not None:
                 signal.signal(signum, handler)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back while the block runs, then raise `Interrupted` for the first
+    that came. For starting a child: a signal raised inside `Popen` leaves the child running
+    with no handle to stop it. Off the main thread, or while a run owns the signals, the block
+    runs as it is."""
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(signum) is not _raise for signum in HANDLED
+    ):
+        yield
+        return
+    arrived: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        arrived.append(signum)
+
+    for signum in HANDLED:
+        signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum in HANDLED:
+            signal.signal(signum, _raise)
+    if arrived:
+        raise Interrupted(arrived[0])

@@ -185,6 +185,7 @@ http_req_failed = ["rate<0.1"]
     assert f"{status}" in html and "http_req_failed" in html
 
 
+@pytest.mark.serial  # more than 50 429s from 2 VUs in 2 s: a throughput
 def test_429_is_counted_and_the_vus_go_on_by_default(
     sandbox: SandboxHandle, settings: object, tmp_path: Path
 ) -> None:

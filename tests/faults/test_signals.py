@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,17 @@ def _wait_for_traffic(sandbox: SandboxHandle, at_least: int = 50, timeout: float
     deadline = time.monotonic() + timeout
     while _created(sandbox) < at_least:
         assert time.monotonic() < deadline, "no traffic"
+        time.sleep(0.05)
+
+
+def _wait_for_a_flush(path: Path, is_request: Callable[[bytes], bool], timeout: float = 30) -> None:
+    """Return once a complete line of `path` is a request's sample: a batch was written."""
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = path.read_bytes() if path.exists() else b""
+        if any(is_request(line) for line in raw[: raw.rfind(b"\n") + 1].splitlines()):
+            return
+        assert time.monotonic() < deadline, f"nothing flushed to {path.name}"
         time.sleep(0.05)
 
 
@@ -101,7 +113,11 @@ def test_after_sigkill_the_streams_are_readable_up_to_their_last_flush(
 ) -> None:
     run = _start(tmp_path, sandbox, "--out", "json=samples.ndjson", "--out", "csv=samples.csv")
     _wait_for_traffic(sandbox, at_least=200)
-    time.sleep(1.5)  # at least one flush of each stream
+    _wait_for_a_flush(  # at least one flush of each stream
+        tmp_path / "samples.ndjson",
+        lambda line: line.startswith(b'{"type":"Point"') and b'"metric":"http_reqs"' in line,
+    )
+    _wait_for_a_flush(tmp_path / "samples.csv", lambda line: line.startswith(b"http_reqs,"))
     run.kill()
     run.communicate(timeout=20)
     assert run.returncode == -signal.SIGKILL

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dmsload import signals
 from dmsload.sandbox.config import CONTROL_TOKEN_ENV
 
 STARTUP_TIMEOUT_S = 30.0
@@ -113,27 +114,30 @@ def embedded_sandbox(
         str(port),
         *extra_args,
     ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={
-                **os.environ,
-                "PYTHONUNBUFFERED": "1",
-                CONTROL_TOKEN_ENV: control_token,
-            },
-            start_new_session=True,
-        )
     base_url = f"http://127.0.0.1:{port}"
+    process: subprocess.Popen[bytes] | None = None
     try:
+        # a signal in Popen would leave the sandbox running: it is raised once `process` is set
+        with signals.deferred(), log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    CONTROL_TOKEN_ENV: control_token,
+                },
+                start_new_session=True,
+            )
         _wait_healthy(base_url, process, log_path)
         yield EmbeddedSandbox(
             base_url=base_url, cms_url=f"{base_url}/config", control_token=control_token
         )
     finally:
         try:
-            _stop(process)
+            if process is not None:
+                _stop(process)
         finally:
             shutil.rmtree(log_dir, ignore_errors=True)

@@ -11,14 +11,14 @@ import httpx
 import orjson
 
 from dmsload import __version__
-from dmsload.http.connection import ResponseTooLarge
-from dmsload.http.request_head import HeadBuilder, TargetParser
+from dmsload.http.connection import Http11Connection, ResponseTooLarge
+from dmsload.http.request_head import HeadBuilder, Origin, TargetParser
 from dmsload.http.response_headers import NO_HEADERS, ResponseHeaders
 from dmsload.http.timing import RequestTiming
 from dmsload.http.tls import TlsSource
 from dmsload.http.transport import VUTransport
 from dmsload.metrics import BuiltinMetrics, Metric, Registry, TagSet, make_tags
-from dmsload.metrics.sinks import CounterSink, RateSink, Sink, TrendSink
+from dmsload.metrics.sinks import CounterSink, RateSink, TrendSink
 
 DEFAULT_TIMEOUT_S = 60.0  # k6's default request timeout
 PROTO = "HTTP/1.1"
@@ -31,11 +31,22 @@ class HttpResponse:
     """What a workload sees of a response: status 0 and `error` when no response came."""
 
     status: int
-    headers: Mapping[str, str]
+    head: bytes
+    """The response's status line and header lines as they came (empty when no response
+    came); `headers` decodes them on first use."""
     content: bytes
     error: str | None
     duration_ms: float
     expected: bool
+    _headers: Mapping[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """The response headers, case-insensitive (decoded on first use; most are never read)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = ResponseHeaders(head=self.head) if self.head else NO_HEADERS
+        return headers
 
     def json(self) -> Any:
         """The body decoded as JSON (orjson)."""
@@ -52,10 +63,6 @@ class RequestCounters:
 
 FailureSink = Callable[[str, str, str, int, str | None, bytes], None]
 """Called as (scenario, method, name, status, error, body) for each failed request (-v)."""
-
-
-def _is_default_expected(status: int) -> bool:
-    return 200 <= status < 400
 
 
 class _LazyTrend:
@@ -78,18 +85,29 @@ class _LazyTrend:
 
 @dataclass(slots=True)
 class _RequestSinks:
-    """The sinks one request's samples go to, for one tag set: one lookup per request."""
+    """The sinks one request's samples go to, for one tag set: one lookup per request.
+
+    The seven phase trends are written through their buffers' `append` (`TrendSink.appender`)
+    instead of a call per sample; `until_fold` counts down the requests until one of them
+    holds a batch to fold (`TrendSink.fold_due`), so each folds at its own batch size as if
+    it were fed by `add_scaled`.
+    """
 
     reqs: CounterSink
-    duration: TrendSink
-    blocked: TrendSink
-    connecting: TrendSink
-    tls: TrendSink
-    sending: TrendSink
-    waiting: TrendSink
-    receiving: TrendSink
+    trends: tuple[TrendSink, TrendSink, TrendSink, TrendSink, TrendSink, TrendSink, TrendSink]
+    """duration, blocked, connecting, tls, sending, waiting, receiving."""
     failed: RateSink
     intended: _LazyTrend
+    appends: tuple[Callable[[int], None], ...] = ()
+    until_fold: int = 0
+
+    def __post_init__(self) -> None:
+        self.appends = tuple(trend.appender() for trend in self.trends)
+        self.until_fold = self.fold_due()
+
+    def fold_due(self) -> int:
+        """Fold the trends holding a batch; how many requests until the next one does."""
+        return max(1, min(trend.fold_due() for trend in self.trends))
 
 
 @dataclass
@@ -104,7 +122,9 @@ class RequestRecorder:
     _tag_cache: dict[tuple[object, ...], TagSet] = field(default_factory=dict)
     _base: TagSet = ()
     _sinks: dict[TagSet, _RequestSinks] = field(default_factory=dict)
-    _data_sinks: tuple[Sink, Sink] | None = None
+    _sinks_by_key: dict[tuple[object, ...], _RequestSinks] = field(default_factory=dict)
+    """The same sinks by the parts `tags_for` builds a tag set from (no tag set hashed)."""
+    _data_sinks: tuple[CounterSink, CounterSink] | None = None
     _epoch: int = 0
 
     def __post_init__(self) -> None:
@@ -161,13 +181,15 @@ class RequestRecorder:
 
         sinks = _RequestSinks(
             cast(CounterSink, m.http_reqs.sink(tags)),
-            trend(m.http_req_duration),
-            trend(m.http_req_blocked),
-            trend(m.http_req_connecting),
-            trend(m.http_req_tls_handshaking),
-            trend(m.http_req_sending),
-            trend(m.http_req_waiting),
-            trend(m.http_req_receiving),
+            (
+                trend(m.http_req_duration),
+                trend(m.http_req_blocked),
+                trend(m.http_req_connecting),
+                trend(m.http_req_tls_handshaking),
+                trend(m.http_req_sending),
+                trend(m.http_req_waiting),
+                trend(m.http_req_receiving),
+            ),
             cast(RateSink, m.http_req_failed.sink(tags)),
             _LazyTrend(m.http_req_latency_intended, tags),
         )
@@ -226,36 +248,55 @@ class RequestRecorder:
         http_req_duration in µs. `body` (the response's) goes to `on_failure` when the request
         failed."""
         reg = self.registry
-        tags = self.tags_for(method, name, status, expected, error, extra)
         duration, blocked, connecting, tls, sending, waiting, receiving = timing.phases_ns()
         if reg.tap is None:  # the common case: straight into this tag set's sinks
             if self._epoch != reg.epoch:  # the series were moved out (a worker's drain)
                 self._sinks.clear()
+                self._sinks_by_key.clear()
                 self._data_sinks = None
                 self._epoch = reg.epoch
-            sinks = self._sinks.get(tags)
+            key = (method, name, status, expected, error, tuple(extra.items()) if extra else ())
+            sinks = self._sinks_by_key.get(key)
             if sinks is None:
-                sinks = self._sinks_for(tags)
-            sinks.reqs.add(1.0)
-            sinks.duration.add_scaled(duration // 1000)
-            sinks.blocked.add_scaled(blocked // 1000)
-            sinks.connecting.add_scaled(connecting // 1000)
-            sinks.tls.add_scaled(tls // 1000)
-            sinks.sending.add_scaled(sending // 1000)
-            sinks.waiting.add_scaled(waiting // 1000)
-            sinks.receiving.add_scaled(receiving // 1000)
-            sinks.failed.add(0.0 if expected else 1.0)
+                tags = self.tags_for(method, name, status, expected, error, extra)
+                sinks = self._sinks.get(tags) or self._sinks_for(tags)
+                if len(self._sinks_by_key) < 100_000:
+                    self._sinks_by_key[key] = sinks
+            # CounterSink.add, TrendSink.add_scaled and RateSink.add, written out: a call per
+            # sample was a tenth of the closed loop's instructions (docs/performance.md)
+            reqs = sinks.reqs
+            reqs.total += 1.0
+            reqs.samples += 1
+            add_d, add_b, add_c, add_t, add_s, add_w, add_r = sinks.appends
+            add_d(duration // 1000)
+            add_b(blocked // 1000)
+            add_c(connecting // 1000)
+            add_t(tls // 1000)
+            add_s(sending // 1000)
+            add_w(waiting // 1000)
+            add_r(receiving // 1000)
+            sinks.until_fold -= 1
+            if not sinks.until_fold:
+                sinks.until_fold = sinks.fold_due()
+            failed = sinks.failed
+            failed.samples += 1
+            if not expected:
+                failed.trues += 1
             if intended_ns is not None:
                 sinks.intended.add_scaled((timing.end - intended_ns) // 1000)
             data = self._data_sinks
             if data is None:
                 data = self._data_sinks = (
-                    self.metrics.data_sent.sink(self._base),
-                    self.metrics.data_received.sink(self._base),
+                    cast(CounterSink, self.metrics.data_sent.sink(self._base)),
+                    cast(CounterSink, self.metrics.data_received.sink(self._base)),
                 )
-            data[0].add(float(sent_bytes))
-            data[1].add(float(received_bytes))
+            sent, received = data
+            sent.total += sent_bytes  # as float(sent_bytes): the total is a float
+            sent.samples += 1
+            received.total += received_bytes
+            received.samples += 1
         else:  # an output is taking every sample: the registry's path, which feeds it
+            tags = self.tags_for(method, name, status, expected, error, extra)
             self._record_tapped(
                 tags, timing, duration, blocked, connecting, tls, sending, waiting, receiving,
                 expected, intended_ns, sent_bytes, received_bytes,
@@ -327,6 +368,8 @@ class HttpClient:
         self._timeout_s = timeout_s
         self._extra_headers = dict(headers or {})
         self._transport = VUTransport(ssl_context)
+        self._last: tuple[Origin, Http11Connection] | None = None
+        """The origin of the last request and its connection: the usual next one."""
         self._targets = TargetParser()
         self._heads = HeadBuilder({"User-Agent": USER_AGENT, **(headers or {})})
         self.intended_ns: int | None = None
@@ -371,19 +414,24 @@ class HttpClient:
         timing = RequestTiming()
         status = 0
         error: str | None = None
-        resp_headers: Mapping[str, str] = NO_HEADERS
+        resp_head = b""
         payload = b""
         sent = received = 0
         try:
             origin, target = self._targets.split(url, params)
             payload_out = body or b""
             head = self._heads.head(method, origin, target, headers, len(payload_out))
-            connection = self._transport.connection_for_origin(origin)
+            last = self._last
+            if last is not None and last[0] is origin:
+                connection = last[1]
+            else:
+                connection = self._transport.connection_for_origin(origin)
+                self._last = (origin, connection)
             timeout = self._timeout_s
             raw = await connection.request(method, head, payload_out, timing, timeout, timeout)
             timing.finish()
             status = raw.status
-            resp_headers = ResponseHeaders(raw.headers)
+            resp_head = raw.head
             payload = raw.body
             sent = raw.sent_bytes
             received = raw.received_bytes
@@ -393,10 +441,8 @@ class HttpClient:
         except httpx.InvalidURL:
             timing.finish()
             error = "invalid URL"
-        if expected_statuses is None:
-            expected = _is_default_expected(status)
-        else:
-            expected = status in expected_statuses
+        # k6's default expected statuses are 200 to 399
+        expected = 200 <= status < 400 if expected_statuses is None else status in expected_statuses
         intended = self.intended_ns
         self.intended_ns = None
         if record:
@@ -415,8 +461,9 @@ class HttpClient:
             )
         else:
             duration_us = timing.phases_us()[0]
-        return HttpResponse(status, resp_headers, payload, error, duration_us / 1000.0, expected)
+        return HttpResponse(status, resp_head, payload, error, duration_us / 1000.0, expected)
 
     async def aclose(self) -> None:
         """Close the connection."""
+        self._last = None
         await self._transport.aclose()

@@ -19,6 +19,7 @@ from typing import cast
 import httptools
 import httpx
 
+from dmsload.http.response_headers import head_fields, reason_of
 from dmsload.http.timing import (
     CONNECT_END,
     CONNECT_START,
@@ -41,18 +42,33 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 
 @dataclass(slots=True)
 class RawResponse:
-    """A parsed response: status, reason, raw headers, body and the bytes seen on the wire."""
+    """A parsed response: status, raw head, body and the bytes seen on the wire."""
 
     status: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]]
+    head: bytes
+    """The status line and header lines, CRLF-separated, without the blank line: the
+    reason and the headers are decoded from it only when they are read."""
     body: bytes
     sent_bytes: int
     received_bytes: int
 
+    @property
+    def reason(self) -> bytes:
+        """The status line's reason phrase."""
+        return reason_of(self.head)
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The (name, value) pairs of the head, in order."""
+        return head_fields(self.head)
+
 
 class _ProtocolError(Exception):
     """The server sent something that is not HTTP/1.x."""
+
+
+class _Unsolicited(Exception):
+    """Another response began in the bytes that completed the one awaited."""
 
 
 _FRAMING_NAME_LENGTHS = frozenset(
@@ -94,6 +110,8 @@ class _Http11Protocol(asyncio.Protocol):
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        """The loop the connection was made on (set by `connection_made`)."""
         self.buffer = bytearray()
         self.waiter: asyncio.Future[None] | None = None
         self.lost = False
@@ -112,8 +130,8 @@ class _Http11Protocol(asyncio.Protocol):
     def _reset(self, head_request: bool) -> None:
         self.head_request = head_request
         self.status = 0
-        self.reason = b""
-        self.headers: list[tuple[bytes, bytes]] = []
+        self.head: bytes | None = None
+        """The final response's head, once it is complete (see `RawResponse.head`)."""
         self.keep_alive = True
         self.mode = 0  # 0 head pending, 1 content-length, 2 chunked, 3 until close, 4 done
         self.remaining = 0
@@ -121,6 +139,8 @@ class _Http11Protocol(asyncio.Protocol):
         self.body = b""
         self.error: Exception | None = None
         self.interim = False
+        self.interims = 0
+        """How many interim (1xx) heads came before this response's head."""
         self.body_size = 0
         self.head_parts: list[bytes] = []
         """What llhttp was fed of this response before its head was complete."""
@@ -130,7 +150,9 @@ class _Http11Protocol(asyncio.Protocol):
         self._reset(head_request)
         self.timing = timing
         self.received = 0
-        loop = asyncio.get_running_loop()
+        loop = self.loop
+        if loop is None:
+            loop = self.loop = asyncio.get_running_loop()
         self.waiter = loop.create_future()
         if self.buffer:  # bytes that came while idle: the server spoke out of turn
             self.buffer.clear()
@@ -143,6 +165,7 @@ class _Http11Protocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport; they implement it
         self.transport = cast(asyncio.Transport, transport)
+        self.loop = asyncio.get_running_loop()
 
     def data_received(self, data: bytes) -> None:
         waiter = self.waiter
@@ -215,64 +238,92 @@ class _Http11Protocol(asyncio.Protocol):
         """
         parser = self.llhttp
         assert parser is not None
-        if self.mode == 0:
+        head_pending = self.mode == 0
+        if head_pending:
             self.head_parts.append(data)
         try:
             parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self.mode, self.keep_alive = 4, False  # 101: the connection is not HTTP any more
         except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _Unsolicited):
+                return self._complete_before_junk(head_pending)
             if isinstance(exc.__context__, ResponseTooLarge | _ProtocolError):
                 raise exc.__context__ from None
             raise _ProtocolError(str(exc)) from None
         except httptools.HttpParserError as exc:
+            if self.mode == 4:
+                return self._complete_before_junk(head_pending)
             self.llhttp = None  # its state is spent; the next response gets a new one
-            if self.mode == 4:  # junk after a complete response: keep it, drop the connection
-                self.keep_alive = False
-                return True
             if self.mode != 0:
                 raise _ProtocolError(str(exc)) from None
-            self.mode, self.headers, self.interim = 0, [], False
+            self.mode, self.interim = 0, False
             self.buffer += b"".join(self.head_parts)
             return self._parse()
-        if self.mode == 0 and self.received > _MAX_HEAD:
-            raise _ProtocolError("response head larger than 64 KiB")
+        if self.mode == 0:
+            if self.received > _MAX_HEAD:
+                raise _ProtocolError("response head larger than 64 KiB")
+            return False
+        if head_pending:  # the head was completed by this read
+            self._take_head()
         return self.mode == 4
 
-    def on_status(self, reason: bytes) -> None:
-        """llhttp: the status line's reason phrase."""
-        self.reason = reason
+    def _complete_before_junk(self, head_pending: bool) -> bool:
+        """Bytes after a complete response (junk, or a response nobody asked for): keep the
+        response, drop the connection and its parser."""
+        self.llhttp = None
+        if head_pending:
+            self._take_head()
+        self.keep_alive = False
+        return True
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        """llhttp: one header field."""
-        self.headers.append((name, value))
+    def _take_head(self) -> None:
+        """Keep the head llhttp has just validated; decide how an unfinished body ends.
+
+        llhttp calls no Python code per header: the head's bytes are kept whole, and
+        the few things dmsload needs from its headers are read from them here, only when
+        the response is not already complete (a body that ends at EOF, an announced body
+        over the limit). 1xx heads have no body, so the final head follows the
+        `interims`-th blank line.
+        """
+        parts = self.head_parts
+        self.head_parts = []
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        start = 0
+        for _ in range(self.interims):
+            start = data.index(b"\r\n\r\n", start) + 4
+        end = data.find(b"\r\n\r\n", start)
+        if end < 0:  # a head llhttp completed on LF endings (only with lenient flags)
+            raise _ProtocolError("bare LF line ending in the response head")
+        if end - start > _MAX_HEAD:
+            raise _ProtocolError("response head larger than 64 KiB")
+        head = self.head = data[start:end]
+        if self.mode != 1:
+            return
+        lower = head.lower()
+        at = lower.find(b"\ncontent-length:")
+        if at >= 0:
+            line_end = head.find(b"\r", at)
+            if line_end < 0:  # the last header line
+                line_end = len(head)
+            if int(head[at + 16 : line_end]) > MAX_BODY_BYTES:
+                raise _too_large()
+        elif b"\ntransfer-encoding:" not in lower and self.status not in _NO_BODY_STATUSES:
+            self.mode = 3  # the body ends when the server closes (connection_lost finishes it)
 
     def on_headers_complete(self) -> None:
-        """llhttp: the head is complete; decide how the body ends."""
+        """llhttp: the head is complete (`_take_head` keeps it once this read is parsed)."""
+        if self.mode == 4:  # a second response in the read that completed the first
+            raise _Unsolicited
         parser = self.llhttp
         assert parser is not None
         status = parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             self.interim = True  # 100 Continue and the like: the real response follows
+            self.interims += 1
             return
         self.status = status
-        framed = False
-        head_size = len(self.reason) + 17
-        for name, value in self.headers:
-            head_size += len(name) + len(value) + 4
-            if len(name) in _FRAMING_NAME_LENGTHS:
-                lower = name.lower()
-                if lower == b"content-length":
-                    framed = True
-                    if int(value) > MAX_BODY_BYTES:
-                        raise _too_large()
-                elif lower == b"transfer-encoding":
-                    framed = True
-        if head_size > _MAX_HEAD:
-            raise _ProtocolError("response head larger than 64 KiB")
-        self.head_parts = []
-        # 3: the body ends when the server closes (connection_lost finishes it)
-        self.mode = 1 if framed or status in _NO_BODY_STATUSES else 3
+        self.mode = 1
 
     def on_body(self, body: bytes) -> None:
         """llhttp: a piece of the body."""
@@ -284,7 +335,7 @@ class _Http11Protocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         """llhttp: the response is complete."""
         if self.interim:
-            self.interim, self.headers, self.reason = False, [], b""
+            self.interim = False
             return
         chunks = self.chunks
         self.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -362,8 +413,7 @@ class _Http11Protocol(asyncio.Protocol):
         if transfer_encoded and length >= 0:
             raise _ProtocolError("both Transfer-Encoding and Content-Length in one response")
         self.status = status
-        self.reason = parts[2] if len(parts) > 2 else b""
-        self.headers = headers
+        self.head = head
         self.keep_alive = keep_alive
         if self.head_request or status in _NO_BODY_STATUSES:
             self.mode, self.remaining = 1, 0
@@ -480,7 +530,8 @@ class Http11Connection:
         waiter = protocol.begin(timing, method == "HEAD")
         transport = protocol.transport
         assert transport is not None
-        loop = asyncio.get_running_loop()
+        loop = protocol.loop
+        assert loop is not None
         if read_timeout is not None:
             protocol.deadline = deadline = loop.time() + read_timeout
             if protocol.timer is None:  # one timer per connection, moved on lazily
@@ -521,8 +572,7 @@ class Http11Connection:
             )
         response = RawResponse(
             protocol.status,
-            protocol.reason,
-            protocol.headers,
+            protocol.head or b"",
             protocol.body,
             len(head) + len(body),
             protocol.received,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
@@ -229,6 +229,23 @@ class TrendSink:
         if len(pending) >= self._trigger:
             self._fold_step()
 
+    def appender(self) -> Callable[[int], None]:
+        """The buffer's own `append`, for a writer that adds samples in scaled units (below 0
+        counts as 0) without a call per sample and calls `fold_due` itself (the request
+        recorder's fast path): the buffer stays the same list for the sink's life."""
+        return self._pending.append
+
+    def fold_due(self) -> int:
+        """What `add_scaled` does after its append, for a writer using `appender`: a step of
+        folding when one is due; returns how many samples may be appended before the next
+        step (1 while a batch is being folded: a step per sample)."""
+        pending = self._pending
+        if len(pending) >= self._trigger:
+            self._fold_step()
+        if self._trigger == 0:
+            return 1
+        return max(1, self._trigger - len(pending))
+
     def fold_pending(self) -> bool:
         """Begin folding what is recorded, or take one more step of a fold in progress; True
         while the fold has steps left. For a caller that yields between steps (before the
@@ -253,10 +270,7 @@ class TrendSink:
                 self._placing = iter(self._tally.items())
         elif self._placing is not None:
             step = min(self._left, _PLACE_SLICE)
-            hist = self._hist
-            if hist is None:
-                hist = self._hist = new_histogram()
-            self._clamped += place_tally(hist, islice(self._placing, step))
+            self._place(islice(self._placing, step))
             self._left -= step
             if not self._left:
                 self._placing = None
@@ -264,14 +278,26 @@ class TrendSink:
                 self._trigger = self._flush_at
         elif self._pending:
             pending = self._pending  # the same list for the sink's life: it is only emptied
-            self._raw = self._fold_stats(pending[:])
+            batch = pending[:]
             pending.clear()
-            self._trigger = 0
+            low, high = self._fold_stats(batch)
+            if low == high:  # one value throughout (keep-alive connect and TLS phases: all
+                self._place(((low, len(batch)),))  # 0): placed at once, nothing to tally
+            else:
+                self._raw = batch
+                self._trigger = 0
         else:
             self._trigger = self._flush_at
 
-    def _fold_stats(self, values: list[int]) -> list[int]:
-        """Fold a batch's count, sum, min and max; return it with negatives as 0."""
+    def _place(self, tally: Iterable[tuple[int, int]]) -> None:
+        hist = self._hist
+        if hist is None:
+            hist = self._hist = new_histogram()
+        self._clamped += place_tally(hist, tally)
+
+    def _fold_stats(self, values: list[int]) -> tuple[int, int]:
+        """Fold a batch's count, sum, min and max (negatives made 0 in place); its min and
+        max."""
         low = min(values)
         if low < 0:
             values[:] = [value if value > 0 else 0 for value in values]
@@ -283,7 +309,7 @@ class TrendSink:
             self._max = high
         self._samples += len(values)
         self._sum += sum(values)
-        return values
+        return low, high
 
     def _flush(self) -> None:
         """Fold everything recorded so far: the batch in progress, then the rest."""
@@ -317,14 +343,16 @@ class TrendSink:
         self._hist.add(other.histogram())
 
 
-def record_many(hist: Any, values: Iterable[int]) -> int:
+def record_many(hist: Any, values: Iterable[int] | Mapping[int, int]) -> int:
     """Record values into an HdrHistogram at once; returns how many were clamped to its top.
 
-    A batch of latencies in whole µs repeats many values (and the connect and TLS phases of
-    keep-alive requests are all 0), so the values are tallied first (`Counter`, in C) and each
-    distinct one is placed once.
+    `values` are the values, or a mapping of each value to how many times it occurs. A batch
+    of latencies in whole µs repeats many values (and the connect and TLS phases of keep-alive
+    requests are all 0), so the values are tallied first (`Counter`, in C) and each distinct
+    one is placed once.
     """
-    return place_tally(hist, Counter(values).items())
+    tally = values if isinstance(values, Mapping) else Counter(values)
+    return place_tally(hist, tally.items())
 
 
 def place_tally(hist: Any, tally: Iterable[tuple[int, int]]) -> int:

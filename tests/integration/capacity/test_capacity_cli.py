@@ -23,7 +23,7 @@ duration = "10s"
 workload = "http"
 options = { url = "${DMSLOAD_DMS_URL}/health", expect_status = 200, name = "GET /health" }
 """
-KNEE_START = 250
+KNEE_START = 300
 
 
 def _capacity(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -39,9 +39,9 @@ def _capacity(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_knee_of_a_sandbox_limited_to_8_concurrent_20ms_requests(tmp_path: Path) -> None:
-    """C=8 slots of 20 ms: the knee is about 400/s; steps of 50/s from 250/s (62% of the
-    capacity, well below the knee: lower steps would add 10 s each and decide nothing), 10 s
-    each.
+    """C=8 slots of 20 ms: the knee is about 400/s; steps of 50/s from 300/s, 10 s each. The
+    first step (75% of the capacity, below the knee) is only the baseline of the second's p95:
+    lower steps would add 10 s each and decide nothing.
 
     The p95 rule is loosened to 3x: on a shared 2-core machine the other processes' jitter
     alone lifts p95 by half near 90% of the target's capacity (350/s), which the plan's 1.5x

@@ -20,7 +20,7 @@ name = "segments"
 executor = "constant-arrival-rate"
 rate = 40
 duration = "1s"
-pre_allocated_vus = 4
+pre_allocated_vus = 40  # one VU per arrival in each part: no stall of a busy machine drops one
 workload = "http"
 options = { url = "${TARGET}/rate", expect_status = 200 }
 
@@ -37,11 +37,13 @@ def _count(document: dict[str, Any], metric: str) -> int:
     return int(document["metrics"][metric]["values"]["count"])
 
 
-@pytest.mark.serial  # an exact count of constant-arrival-rate iterations
-def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Path) -> None:
-    profile = tmp_path / "profile.toml"
-    profile.write_text(PROFILE)
-    start_at = time.time() + 30.0  # four interpreters start slowly on a busy machine
+LEADS_S = (8.0, 30.0)
+"""How far ahead the parts' common start is set: four interpreters start in about 3 s on an idle
+2-core machine; on a busy one a part may miss the instant, and the parts start again, later."""
+
+
+def _start_parts(echo: Any, tmp_path: Path, start_at: float) -> list[tuple[int, str]]:
+    """Run the four parts with one --start-at; each one's exit status and stderr."""
     stamp = datetime.fromtimestamp(start_at, UTC).isoformat()
     env = {**os.environ, "NO_COLOR": "1"}
     processes = []
@@ -50,7 +52,7 @@ def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Pa
         processes.append(
             subprocess.Popen(
                 [
-                    sys.executable, "-m", "dmsload", "run", str(profile), "-q",
+                    sys.executable, "-m", "dmsload", "run", str(tmp_path / "profile.toml"), "-q",
                     "-e", f"TARGET={echo.url}", "--run-id", "0badcafe",
                     "--execution-segment", segment, "--execution-segment-sequence", SEQUENCE,
                     "--start-at", stamp, "--summary-json", str(tmp_path / f"part{i}.json"),
@@ -58,14 +60,34 @@ def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Pa
                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             )
         )  # fmt: skip
+    exits = []
     for process in processes:
-        _, err = process.communicate(timeout=60)
-        assert process.returncode == 0, err
+        _, err = process.communicate(timeout=90)
+        exits.append((process.returncode, err))
+    return exits
+
+
+def _missed(err: str) -> bool:
+    """Whether a part gave up because the common start had passed before it was ready."""
+    return "--start-at" in err and "passed" in err
+
+
+@pytest.mark.serial  # an exact count of constant-arrival-rate iterations
+def test_four_parts_started_together_add_up_to_the_whole(echo: Any, tmp_path: Path) -> None:
+    (tmp_path / "profile.toml").write_text(PROFILE)
+    for lead_s in LEADS_S:
+        start_at = time.time() + lead_s
+        exits = _start_parts(echo, tmp_path, start_at)
+        if not any(code == 1 and _missed(err) for code, err in exits):
+            break
+    for code, err in exits:
+        assert code == 0, err
     parts = [json.loads((tmp_path / f"part{i}.json").read_text()) for i in range(4)]
     assert [p["manifest"]["execution_segment"] for p in parts] == [
         {"segment": f"{i}/4:{i + 1}/4", "sequence": SEQUENCE, "index": i} for i in range(4)
     ]
-    assert sum(_count(p, "iterations") for p in parts) == 40 + 30
+    dropped = [p["metrics"].get("dropped_iterations", {}) for p in parts]
+    assert sum(_count(p, "iterations") for p in parts) == 40 + 30, dropped
     assert all(_count(p, "iterations") > 0 for p in parts)
     for part in parts:  # no part began before the agreed instant: its last arrival is at 0.9 s+
         ended = datetime.fromisoformat(part["manifest"]["ended_at"]).timestamp()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,46 +92,76 @@ def _profile(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
-def test_two_workers_run_exactly_what_one_process_runs(
-    run_cli: Any, echo: Any, tmp_path: Path
-) -> None:
-    profile = _profile(
-        tmp_path,
-        '[thresholds]\nhttp_req_failed = ["rate<0.01"]\n'
-        '"http_reqs{scenario:rate}" = ["count==80"]\niterations = ["count<100"]\n',
-    )
+THRESHOLDS = """
+[thresholds]
+http_req_failed = ["rate<0.01"]
+"http_reqs{scenario:rate}" = ["count==80"]  # each worker's 40 alone would fail it
+iterations = ["count<150"]  # fails on 200, as each worker's 100 alone would not
+http_reqs = ["count<150"]  # the same on requests
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One `dmsload run` of PROFILE and THRESHOLDS with every export: its status and files."""
+
+    code: int
+    stderr: str
+    directory: Path
+
+    def file(self, name: str) -> str:
+        return (self.directory / name).read_text()
+
+    def summary(self) -> dict[str, Any]:
+        return _summary(self.directory / "summary.json")
+
+
+def _run_with_exports(directory: Path, target: str, *extra: str) -> Run:
+    profile = _profile(directory, THRESHOLDS)
+    process = _start(
+        ["run", str(profile), "-q", "-e", f"TARGET={target}",
+         "--summary-json", str(directory / "summary.json"), "--junit", str(directory / "junit.xml"),
+         "--summary-export", str(directory / "k6.json"),
+         "--out", f"json={directory / 'samples.ndjson'}", *extra]
+    )  # fmt: skip
+    _, err = process.communicate(timeout=120)
+    return Run(process.returncode, err, directory)
+
+
+@pytest.fixture(scope="module")
+def one_process(echo: Any, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The run in one process (shared by the tests that compare or inspect it)."""
+    return _run_with_exports(tmp_path_factory.mktemp("one"), echo.url)
+
+
+@pytest.fixture(scope="module")
+def two_workers(echo: Any, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The same run over `--workers 2`."""
+    return _run_with_exports(tmp_path_factory.mktemp("two"), echo.url, "--workers", "2")
+
+
+def test_two_workers_run_exactly_what_one_process_runs(one_process: Run, two_workers: Run) -> None:
     verdicts = {}
-    for label, extra in (("one", []), ("two", ["--workers", "2"])):
-        out = tmp_path / f"{label}.json"
-        done = run_cli(
-            "run", str(profile), "-q", "-e", f"TARGET={echo.url}", "--summary-json", str(out),
-            "--junit", str(tmp_path / f"{label}.xml"), *extra,
-        )  # fmt: skip
-        assert done.code == 99, done.stderr  # iterations count<100 fails in both
-        document = _summary(out)
+    for label, run in (("one", one_process), ("two", two_workers)):
+        assert run.code == 99, run.stderr  # iterations count<150 fails in both
+        document = run.summary()
         assert _count(document, "iterations") == 80 + 120
         assert _count(document, "http_reqs") == 200
         verdicts[label] = [(t["metric"], t["expression"], t["ok"]) for t in document["thresholds"]]
         assert document["manifest"]["execution_segment"] is None
     assert verdicts["one"] == verdicts["two"]
-    assert ("iterations", "count<100", False) in verdicts["two"]
-    assert "<failure" in (tmp_path / "two.xml").read_text()
+    assert ("iterations", "count<150", False) in verdicts["two"]
+    assert ("http_reqs{scenario:rate}", "count==80", True) in verdicts["two"]
+    assert "<failure" in two_workers.file("junit.xml")
 
 
-def test_a_threshold_that_fails_only_on_merged_data_gives_99(
-    run_cli: Any, echo: Any, tmp_path: Path
-) -> None:
-    # each worker makes 100 requests, under the limit; together they make 200
-    profile = _profile(tmp_path, '[thresholds]\nhttp_reqs = ["count<150"]\n')
-    export = tmp_path / "k6.json"
-    done = run_cli(
-        "run", str(profile), "-q", "-e", f"TARGET={echo.url}", "--workers", "2",
-        "--summary-export", str(export),
-    )  # fmt: skip
-    assert done.code == 99, done.stderr
-    metrics = json.loads(export.read_text())["metrics"]
+def test_a_threshold_that_fails_only_on_merged_data_gives_99(two_workers: Run) -> None:
+    # each worker makes 100 requests and 100 iterations, under the limits; together, 200
+    assert two_workers.code == 99, two_workers.stderr
+    metrics = json.loads(two_workers.file("k6.json"))["metrics"]
     assert metrics["http_reqs"]["count"] == 200
     assert metrics["http_reqs"]["thresholds"] == {"count<150": True}  # k6: true = failed
+    assert metrics["iterations"]["thresholds"] == {"count<150": True}
 
 
 LONG = """
@@ -246,23 +277,16 @@ http_req_failed = ["rate<0.01"]
     assert tokens == {"one": 1, "two": 2}
 
 
-def test_out_streams_once_with_a_worker_tag_and_the_timeline_adds_up(
-    run_cli: Any, echo: Any, tmp_path: Path
-) -> None:
-    profile = _profile(tmp_path)
-    stream, out = tmp_path / "samples.ndjson", tmp_path / "summary.json"
-    done = run_cli(
-        "run", str(profile), "-q", "-e", f"TARGET={echo.url}", "--workers", "2",
-        "--out", f"json={stream}", "--summary-json", str(out),
-    )  # fmt: skip
-    assert done.code == 0, done.stderr
-    points = [json.loads(line) for line in stream.read_text().splitlines()]
+def test_out_streams_once_with_a_worker_tag_and_the_timeline_adds_up(two_workers: Run) -> None:
+    assert two_workers.code == 99, two_workers.stderr  # its thresholds fail on merged data
+    assert two_workers.summary()["state"]["error"] is None
+    points = [json.loads(line) for line in two_workers.file("samples.ndjson").splitlines()]
     requests = [p for p in points if p.get("type") == "Point" and p["metric"] == "http_reqs"]
     assert len(requests) == 200
     assert {p["data"]["tags"]["worker"] for p in requests} == {"0", "1"}
     vus = [p for p in points if p.get("type") == "Point" and p["metric"] == "vus"]
     assert vus and all("worker" not in p["data"]["tags"] for p in vus)  # the parent's own
-    timeline = _summary(out)["timeseries"]
+    timeline = two_workers.summary()["timeseries"]
     assert sum(timeline["http_reqs"]) == 200
 
 

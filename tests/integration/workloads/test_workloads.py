@@ -30,6 +30,7 @@ def _server_counts_by_method(sandbox: SandboxHandle) -> dict[str, int]:
     return totals
 
 
+@pytest.mark.serial  # smoke's thresholds (p95<500, no dropped iteration) must pass
 def test_smoke_profile_runs_every_workload_with_no_unexpected_failure(
     settings: ConnectionSettings,
 ) -> None:

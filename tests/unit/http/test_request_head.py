@@ -116,3 +116,28 @@ def test_response_headers_read_as_httpx_headers_do() -> None:
     assert len(ours) == 2 and ours["Set-Cookie"] == "a=1, b=2"
     with pytest.raises(KeyError):
         ours["missing"]
+
+
+def test_one_builder_reuses_a_head_only_for_the_same_request() -> None:
+    parser = TargetParser()
+    shared = HeadBuilder({"User-Agent": "dmsload/test"})
+    calls: list[tuple[str, str, dict[str, str] | None, int]] = [
+        ("GET", "http://127.0.0.1:8080/a", None, 0),
+        ("GET", "http://127.0.0.1:8080/a", {"X-One": "1"}, 0),
+        ("GET", "http://127.0.0.1:8080/a", {"X-One": "2"}, 0),
+        ("POST", "http://127.0.0.1:8080/a", None, 5),
+        ("POST", "http://127.0.0.1:8080/a", None, 7),
+        ("POST", "http://127.0.0.1:8080/a", None, 0),
+        ("GET", "http://127.0.0.1:8081/a", None, 0),
+        ("GET", "http://localhost:8080/a", None, 0),
+        ("GET", "http://127.0.0.1:8080/b", None, 0),
+    ]
+    heads = set()
+    for _ in range(3):  # built, then taken from the cache
+        for method, url, headers, length in calls:
+            origin, target = parser.split(url)
+            head = shared.head(method, origin, target, headers, length)
+            fresh = HeadBuilder({"User-Agent": "dmsload/test"})
+            assert head == fresh.head(method, origin, target, headers, length)
+            heads.add(head)
+    assert len(heads) == len(calls)

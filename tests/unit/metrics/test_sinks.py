@@ -183,3 +183,23 @@ def test_counter_gauge_and_rate() -> None:
         rate.add(value)
     assert (rate.trues, rate.samples, rate.rate) == (3, 4, 0.75)
     assert RateSink().rate == 0.0
+
+
+def test_a_trend_batch_of_one_value_folds_as_one_at_a_time() -> None:
+    """A batch holding one value throughout (keep-alive connect and TLS phases: all 0, or
+    all over the histogram's range) is placed at once, as record_value would place it."""
+    for value, batches in ((0, 3), (731, 2), (HDR_HIGHEST_US * 2, 2)):
+        sink = TrendSink()
+        theirs = new_histogram()
+        for _ in range(batches * 3000):
+            sink.add_scaled(value)
+            theirs.record_value(min(value, HDR_HIGHEST_US))
+        assert list(sink.histogram().counts) == list(theirs.counts)
+        assert sink.histogram().total_count == theirs.total_count == batches * 3000
+        assert (sink.min, sink.max, sink.sum) == (value, value, value * batches * 3000)
+        assert sink.clamped == (batches * 3000 if value > HDR_HIGHEST_US else 0)
+    mixed = TrendSink()
+    for value in [0] * 3000 + [-5] * 3000:  # below 0 counts as 0
+        mixed.add_scaled(value)
+    assert mixed.histogram().total_count == 6000 and (mixed.min, mixed.max) == (0, 0)
+    assert record_many(new_histogram(), {7: 3, HDR_HIGHEST_US + 1: 2}) == 2
