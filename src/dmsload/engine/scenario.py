@@ -29,11 +29,6 @@ LOOP_TICK_NS = 1_000_000
 _SPIN_BELOW_NS = 50_000
 """Closer than this to a due time, yielding loop turns (about 4 µs of CPU each) costs less
 than blocking and being woken (about 50 µs of CPU on a 2-vCPU VM: scripts/bench/timer_cost.py)."""
-_OVERDUE_YIELD_NS = 200_000
-"""Later than this past a due time (the loop was held up), the schedule yields one loop turn
-before it starts the iteration: a backlog of due iterations is then started between the loop's
-reads of responses, so VUs come back as it drains, instead of the whole backlog being handed
-out at once and the VU pool running dry (dropped iterations) behind one stall."""
 
 
 @dataclass
@@ -128,8 +123,6 @@ class ScenarioRuntime:
             now = perf_counter_ns()
             remaining = target - now
             if remaining <= 0:
-                if remaining < -_OVERDUE_YIELD_NS:
-                    await anyio.lowlevel.checkpoint()
                 break
             if timer is not None:
                 if remaining <= _SPIN_BELOW_NS:

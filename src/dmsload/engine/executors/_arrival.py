@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Iterable, Iterator
+from time import perf_counter_ns
 from typing import TYPE_CHECKING, Self
 
 import anyio
@@ -22,6 +23,13 @@ if TYPE_CHECKING:
 
 _STARTED_AT_ONCE = 8
 """Pre-allocated VUs started before the first iteration; the rest start beside the schedule."""
+_OVERDUE_NS = 200_000
+_LOW_WATER = 4
+"""Later than `_OVERDUE_NS` past a due time (the loop was held up) with at most `_LOW_WATER`
+VUs idle, the schedule yields one loop turn before it starts the iteration: a backlog of due
+iterations is then started between the loop's reads of responses, so VUs come back as it
+drains, instead of the pool running dry (dropped iterations) behind one stall. With VUs to
+spare the backlog is handed out at once, so it does not wait a loop turn per iteration."""
 
 
 async def run_arrivals(
@@ -103,6 +111,11 @@ async def run_arrivals(
                         break
                     if not await rt.sleep_until(due):
                         break
+                    if (
+                        len(idle) <= _LOW_WATER
+                        and perf_counter_ns() - (rt.start_ns + due) > _OVERDUE_NS
+                    ):
+                        await anyio.lowlevel.checkpoint()
                     if hand_off(rt.start_ns + due):
                         continue
                     if allocated < pre_allocated_vus:  # one of the pool not started yet
