@@ -29,6 +29,10 @@ _MAX_CACHED_URLS = 16
 """Whole URLs kept per client: a fixed URL is split once, while the DMS workloads' URLs with
 ids are used once each, and 4,096 of them per VU grew the client's memory by a fifth in a
 30-minute run (docs/performance.md); a new plain URL costs a dict lookup and a regex."""
+_MAX_CACHED_HEADS = 16
+"""Whole heads a client keeps: a workload that repeats one request (the `http` workload) needs
+one; the DMS workloads' targets carry ids and never repeat, and 256 heads with their bearer
+tokens (~180 KB per VU) only grew memory as more VUs took part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +172,7 @@ class HeadBuilder:
         head = self._heads.get(whole)
         if head is None:
             head = self._build(method, origin, target, key, body_length)
-            if len(self._heads) >= _MAX_CACHED:
+            if len(self._heads) >= _MAX_CACHED_HEADS:
                 self._heads.clear()
             self._heads[whole] = head
         return head
