@@ -17,6 +17,7 @@ import functools
 import os
 import sys
 import time
+from collections.abc import Iterator
 from types import TracebackType
 
 _CLOCK_MONOTONIC = 1
@@ -58,20 +59,25 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
+def _library_names() -> Iterator[str | None]:
+    """Where to look for timerfd: the process's own symbols (libc is loaded in it), then libc
+    by its usual name, then by `find_library` (which runs ldconfig, so last)."""
+    yield None
+    yield "libc.so.6"
+    found = ctypes.util.find_library("c")
+    if found is not None:
+        yield found
+
+
 def _timerfd_library() -> ctypes.CDLL | None:
-    """The process's own symbols (libc is loaded in it), else the C library found by name;
-    None if neither has timerfd."""
-    for name in (None, "libc.so.6", "find"):
-        if name == "find":
-            name = ctypes.util.find_library("c")
-            if name is None:
-                return None
+    """The first library that has timerfd; None if none has."""
+    for name in _library_names():
         try:
             library = ctypes.CDLL(name, use_errno=True)
-            if hasattr(library, "timerfd_create") and hasattr(library, "timerfd_settime"):
-                return library
         except OSError:
             continue
+        if hasattr(library, "timerfd_create") and hasattr(library, "timerfd_settime"):
+            return library
     return None
 
 

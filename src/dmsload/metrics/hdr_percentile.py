@@ -15,15 +15,6 @@ from itertools import accumulate
 from typing import Any
 
 
-def _counts_index(hist: Any, value: int) -> int:
-    unit: int = hist.unit_magnitude
-    half_magnitude: int = hist.sub_bucket_half_count_magnitude
-    mask: int = hist.sub_bucket_mask
-    bucket = (value | mask).bit_length() - (unit + half_magnitude + 1)
-    half: int = hist.sub_bucket_half_count
-    return ((bucket + 1) << half_magnitude) + (value >> (bucket + unit)) - half
-
-
 def values_at_percentiles(hist: Any, percentiles: Iterable[float]) -> list[int]:
     """The value at each percentile (0 to 100), as `get_value_at_percentile` gives it."""
     wanted = list(percentiles)
@@ -31,7 +22,7 @@ def values_at_percentiles(hist: Any, percentiles: Iterable[float]) -> list[int]:
     if total <= 0:
         return [0 for _ in wanted]
     readable = min(hist.counts_len, hist.encoder.payload.counts_len)
-    end = min(readable, _counts_index(hist, int(hist.max_value)) + 1)
+    end = min(readable, int(hist._counts_index_for(int(hist.max_value))) + 1)
     running = list(accumulate(hist.counts[:end]))
     found: list[int] = []
     for percentile in wanted:

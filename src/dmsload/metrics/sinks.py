@@ -250,12 +250,9 @@ class TrendSink:
         """Begin folding what is recorded, or take one more step of a fold in progress; True
         while the fold has steps left. For a caller that yields between steps (before the
         thresholds are evaluated) instead of folding a whole batch at once when it reads."""
-        if self._trigger != 0:
-            if not self._pending:
-                return False
-            self._fold_step()  # the buffer's stats, now; its values are placed step by step
-        else:
-            self._fold_step()
+        if self._trigger != 0 and not self._pending:
+            return False
+        self._fold_step()  # a new batch's stats now, its values placed by the next steps
         return self._trigger == 0
 
     def _fold_step(self) -> None:
@@ -313,12 +310,8 @@ class TrendSink:
 
     def _flush(self) -> None:
         """Fold everything recorded so far: the batch in progress, then the rest."""
-        while self._trigger == 0:
+        while self._trigger == 0 or self._pending:
             self._fold_step()
-        if self._pending:
-            self._fold_step()
-            while self._trigger == 0:
-                self._fold_step()
 
     def histogram(self) -> Any:
         """The HDR histogram with every sample folded in (shared; do not modify)."""

@@ -111,15 +111,13 @@ async def run_arrivals(
                         break
                     if not await rt.sleep_until(due):
                         break
-                    if (
-                        len(idle) <= _LOW_WATER
-                        and perf_counter_ns() - (rt.start_ns + due) > _OVERDUE_NS
-                    ):
+                    intended_ns = rt.start_ns + due
+                    if len(idle) <= _LOW_WATER and perf_counter_ns() - intended_ns > _OVERDUE_NS:
                         await anyio.lowlevel.checkpoint()
-                    if hand_off(rt.start_ns + due):
+                    if hand_off(intended_ns):
                         continue
                     if allocated < pre_allocated_vus:  # one of the pool not started yet
-                        spawn(rt.start_ns + due)
+                        spawn(intended_ns)
                         continue
                     rt.drop(1)
                     if allocated < max_vus:
